@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation helpers shared by the modules.
+
+Every check raises :class:`InputError` naming the input path
+(``services[2].real_servers[0].ip``) and the offending value, so that a bad
+inventory fails before any command runs, with a message that says where.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+# DPVS device names: dpdk0, dpdk0.100, bond0, dpdk0.kni ... (IFNAMSIZ is 16)
+DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
+
+
+class InputError(Exception):
+    """Bad module input. ``path`` names the option, e.g. ``services[0].port``."""
+
+    def __init__(self, path, value, problem):
+        self.path = path
+        self.value = value
+        self.problem = problem
+        super(InputError, self).__init__("%s: %s (got %r)" % (path, problem, value))
+
+
+def path_join(base, key):
+    """``path_join("services[0]", "port")`` -> ``services[0].port``."""
+    return "%s.%s" % (base, key) if base else key
+
+
+def item_path(base, index):
+    return "%s[%d]" % (base, index)
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip()
+
+
+def ip_address(path, value, family=None):
+    """Parse an IPv4/IPv6 address (no prefix). ``family`` 4 or 6 restricts it."""
+    if value is None or _text(value) == "":
+        raise InputError(path, value, "an IP address is required")
+    text = _text(value)
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise InputError(path, value, "not a valid IPv4 or IPv6 address")
+    if family is not None and addr.version != family:
+        raise InputError(path, value, "must be an IPv%d address" % family)
+    return addr
+
+
+def ip_interface(path, value, default_plen=True):
+    """Parse ``ADDR[/PLEN]``; return an ``ipaddress`` interface.
+
+    Without a prefix length the host length is used (/32, /128), as dpip does.
+    """
+    if value is None or _text(value) == "":
+        raise InputError(path, value, "an address is required")
+    text = _text(value)
+    if "/" in text:
+        addr_text, plen_text = text.split("/", 1)
+        if not plen_text.isdigit():
+            raise InputError(path, value, "prefix length must be a number")
+    else:
+        if not default_plen:
+            raise InputError(path, value, "a prefix length (ADDR/PLEN) is required")
+        addr_text, plen_text = text, None
+    addr = ip_address(path, addr_text)
+    maxlen = addr.max_prefixlen
+    plen = maxlen if plen_text is None else int(plen_text)
+    if plen > maxlen:
+        raise InputError(path, value, "prefix length must be 0..%d for IPv%d" % (maxlen, addr.version))
+    return ipaddress.ip_interface("%s/%d" % (addr, plen))
+
+
+def ip_network(path, value):
+    """Parse a route destination: ``NET/PLEN`` or ``default``.
+
+    Host bits must be zero (``10.0.96.1/24`` is rejected: say ``10.0.96.0/24``).
+    Returns ``ipaddress`` network, or the string ``"default"`` unchanged.
+    """
+    if value is None or _text(value) == "":
+        raise InputError(path, value, "a prefix is required")
+    text = _text(value)
+    if text == "default":
+        return "default"
+    iface = ip_interface(path, value)
+    if iface.network.network_address != iface.ip:
+        raise InputError(
+            path, value, "host bits are set; did you mean %s?" % iface.network
+        )
+    return iface.network
+
+
+def port(path, value, allow_zero=False):
+    """A TCP/UDP port 1..65535 (0 only where ``allow_zero``)."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(path, value, "a port number is required")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(path, value, "a port must be a number")
+    if str(number) != _text(value):
+        raise InputError(path, value, "a port must be a whole number")
+    low = 0 if allow_zero else 1
+    if not low <= number <= 65535:
+        raise InputError(path, value, "a port must be %d..65535" % low)
+    return number
+
+
+def int_range(path, value, low, high):
+    if isinstance(value, bool) or value is None:
+        raise InputError(path, value, "a number %d..%d is required" % (low, high))
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(path, value, "must be a number %d..%d" % (low, high))
+    if not low <= number <= high:
+        raise InputError(path, value, "must be %d..%d" % (low, high))
+    return number
+
+
+def device(path, value, known=None):
+    """A DPVS device name; with ``known`` (an iterable) it must be one of them."""
+    text = _text(value) if value is not None else ""
+    if not DEVICE_RE.match(text):
+        raise InputError(path, value, "not a valid device name")
+    if known is not None:
+        known = sorted(known)
+        if text not in known:
+            raise InputError(
+                path, value, "no such DPVS device (devices: %s)" % (", ".join(known) or "none")
+            )
+    return text
+
+
+def choice(path, value, choices):
+    if value not in choices:
+        raise InputError(path, value, "must be one of %s" % ", ".join(choices))
+    return value

@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one command runner of the collection.
+
+Every external command (dpip, ipvsadm, ...) goes through :class:`Runner`:
+
+* argv lists only, never a shell string;
+* ``LANG=C``/``LC_ALL=C`` so that output is parsed in one locale;
+* ``DPVS_IPC_FILE`` exported when the caller names a control socket, for
+  multi-instance DPVS (``dpvs -x FILE``);
+* failures raise :class:`CommandError` carrying cmd, rc, stdout and stderr;
+  a DPVS daemon that is down (no socket, or a stale one) raises
+  :class:`DaemonDownError`, a subclass, so callers can report it plainly;
+* reads that fail with ``msg callback failed(-23)`` are retried a few times
+  (a transient failure seen on a real v1.10.2 daemon under rapid commands).
+
+The runner keeps a log of every command it ran (``runner.log``) so that
+modules can return ``commands``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+# "[dpvs_getsockopt] scoket msg connection error: No such file or directory"
+# "[dpvs_setsockopt] scoket msg connection error: Connection refused"
+# (sic: "scoket" is how DPVS spells it)
+DAEMON_DOWN_RE = re.compile(r"scoket msg connection error: (?P<reason>[^\n]*)")
+
+# "[sockopt_msg_recv] errcode set in socket msg#47 header: already exist(-3)"
+SOCKOPT_ERR_RE = re.compile(
+    r"\[sockopt_msg_recv\] errcode set in socket msg#(?P<msg>\d+) header: "
+    r"(?P<text>[^\n(]*)\((?P<code>-?\d+)\)"
+)
+
+TRANSIENT_ERR_CODE = -23  # msg callback failed
+
+C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+
+
+class CommandError(Exception):
+    """An external command failed. Carries everything needed to report it."""
+
+    def __init__(self, cmd, rc, stdout, stderr, msg=None):
+        self.cmd = list(cmd)
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.dpvs_errors = sockopt_errors(stderr)
+        if msg is None:
+            detail = (stderr or stdout or "").strip().splitlines()
+            msg = "command %s failed with rc=%s%s" % (
+                " ".join(self.cmd),
+                rc,
+                (": " + " / ".join(detail[-3:])) if detail else "",
+            )
+        self.msg = msg
+        super(CommandError, self).__init__(msg)
+
+    def to_result(self):
+        """Fields to merge into a module's fail_json."""
+        return {
+            "cmd": self.cmd,
+            "rc": self.rc,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+        }
+
+    def has_dpvs_error(self, code):
+        """True when the daemon answered with DPVS error ``code`` (e.g. -3)."""
+        return any(err["code"] == code for err in self.dpvs_errors)
+
+
+class DaemonDownError(CommandError):
+    """The DPVS control socket is absent or refuses connections."""
+
+
+def sockopt_errors(stderr):
+    """Parse the ``[sockopt_msg_recv] ... header: text(code)`` lines of stderr.
+
+    Returns a list of ``{"msg": int, "text": str, "code": int}``. This is the
+    only reliable error information DPVS tools give: the trailing ``Success``
+    line of ipvsadm is errno noise.
+    """
+    found = []
+    for match in SOCKOPT_ERR_RE.finditer(stderr or ""):
+        found.append(
+            {
+                "msg": int(match.group("msg")),
+                "text": match.group("text").strip(),
+                "code": int(match.group("code")),
+            }
+        )
+    return found
+
+
+def is_daemon_down(rc, stderr):
+    """True when the output says the DPVS daemon cannot be reached."""
+    return rc != 0 and DAEMON_DOWN_RE.search(stderr or "") is not None
+
+
+class Runner:
+    """Run external commands for a module.
+
+    ``run_command`` is a callable with the signature of
+    ``AnsibleModule.run_command`` (tests pass their own). ``environ`` is
+    merged into the environment of every command.
+    """
+
+    def __init__(self, run_command, ipc_file=None, environ=None, retries=3, retry_delay=0.2):
+        self._run_command = run_command
+        self.environ = dict(C_LOCALE)
+        if environ:
+            self.environ.update(environ)
+        if ipc_file:
+            self.environ["DPVS_IPC_FILE"] = ipc_file
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.log = []
+
+    @classmethod
+    def for_module(cls, module, ipc_file=None):
+        return cls(module.run_command, ipc_file=ipc_file)
+
+    def run(self, argv, data=None, check_rc=True, read_only=False, record=True):
+        """Run ``argv`` (a list); return ``(rc, stdout, stderr)``.
+
+        ``read_only`` commands are retried on the transient DPVS error
+        ``msg callback failed(-23)``. With ``check_rc`` a non-zero exit raises
+        :class:`CommandError` (or :class:`DaemonDownError`).
+        ``record`` puts the command into ``self.log`` (modules return reads
+        and writes separately; writes are recorded by the caller's plan).
+        """
+        argv = [str(arg) for arg in argv]
+        attempts = self.retries if read_only else 1
+        for attempt in range(attempts):
+            rc, out, err = self._run_command(
+                argv,
+                data=data,
+                binary_data=data is not None,
+                environ_update=self.environ,
+                check_rc=False,
+            )
+            if rc != 0 and read_only and attempt + 1 < attempts:
+                if any(e["code"] == TRANSIENT_ERR_CODE for e in sockopt_errors(err)):
+                    time.sleep(self.retry_delay * (attempt + 1))
+                    continue
+            break
+        if record:
+            entry = {"cmd": argv, "rc": rc}
+            if data is not None:
+                entry["stdin"] = data
+            self.log.append(entry)
+        if is_daemon_down(rc, err):
+            reason = DAEMON_DOWN_RE.search(err).group("reason")
+            raise DaemonDownError(
+                argv,
+                rc,
+                out,
+                err,
+                msg="DPVS daemon is not reachable (%s): is dpvs running, and is "
+                "DPVS_IPC_FILE/ipc_file right? Command: %s" % (reason, " ".join(argv)),
+            )
+        if rc != 0 and check_rc:
+            raise CommandError(argv, rc, out, err)
+        return rc, out, err

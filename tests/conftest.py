@@ -1,0 +1,31 @@
+"""pytest set-up shared by every test tier.
+
+Makes ``ansible_collections.dpvs.cluster`` importable from this checkout: a link
+``build/collections/ansible_collections/dpvs/cluster`` -> the repository root,
+and ``build/collections`` on ``sys.path``. Integration tests point
+``ANSIBLE_COLLECTIONS_PATH`` at the same folder.
+"""
+
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, "build", "collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "dpvs", "cluster")
+SHARED = os.environ.get("DPVS_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
+TRANSCRIPTS = os.path.join(SHARED, "dpvs-transcripts", "v1.10.2")
+EMULATOR_BIN = os.path.join(REPO, "tests", "emulator", "bin")
+
+
+def _ensure_link():
+    os.makedirs(os.path.dirname(LINK), exist_ok=True)
+    if not os.path.islink(LINK):
+        try:
+            os.symlink(REPO, LINK)
+        except FileExistsError:
+            pass
+
+
+_ensure_link()
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
