@@ -1,0 +1,95 @@
+# One entry point for every check, the same on a laptop and in CI (.ci/run calls `make test`).
+#   make setup        install what the checks need (Debian packages when root, a venv, collections)
+#   make test         setup + lint + sanity + unit + integration (the README's test command)
+#   make lint | sanity | unit | integration | bench
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+REPO      := $(abspath .)
+VENV      ?= $(REPO)/.venv
+BIN       := $(VENV)/bin
+PYTHON    ?= python3.11
+export PATH := $(BIN):$(PATH)
+# The link build/collections/ansible_collections/dpvs/cluster -> this checkout, so that
+# playbooks and ansible-doc resolve dpvs.cluster.* from the working tree.
+COLLECTIONS := $(REPO)/build/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
+export ANSIBLE_LOCALHOST_WARNING := False
+export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
+APT_PACKAGES := iproute2 iptables ipvsadm rsync
+PYTEST_ARGS ?=
+
+.PHONY: setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
+
+setup: apt venv collection-link
+
+# Debian packages the tests use for real (iptables, network namespaces). Skipped when not root
+# (a laptop user installs them by hand) or when they are all present already.
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "apt: all present"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "apt: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "apt: missing$$missing (run as root or install them)"; fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (ansible-core 2.19 needs Python >= 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+collection-link:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/dpvs
+	@ln -sfn $(REPO) $(COLLECTIONS)/ansible_collections/dpvs/cluster
+
+lint: yamllint ruff ansible-lint
+
+yamllint:
+	$(BIN)/yamllint --strict .
+
+ruff:
+	$(BIN)/ruff check plugins tests benchmarks
+	$(BIN)/ruff format --check plugins
+
+ansible-lint:
+	$(BIN)/ansible-lint --profile production --strict
+
+# ansible-test needs the collection under ansible_collections/<namespace>/<name>: copy the
+# tracked files there (a copy, not a link: ansible-test refuses symlinked roots).
+SANITY_ROOT := $(REPO)/build/sanity/ansible_collections/dpvs/cluster
+sanity:
+	rm -rf $(REPO)/build/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -co --exclude-standard | rsync -a --files-from=- ./ $(SANITY_ROOT)/
+	cd $(SANITY_ROOT) && git init -q && git add -A
+	@pipver=$$($(BIN)/python -c 'import re,ansible_test,os; p=os.path.join(os.path.dirname(ansible_test.__file__),"_internal","python_requirements.py"); print(re.search(r"pip=.([0-9.]+).", open(p).read()).group(1))'); \
+	  cache=$$HOME/.ansible/test/cache/get_pip_$${pipver//./_}.py; mkdir -p $$(dirname $$cache); \
+	  [ -s $$cache ] || cp .ci/get_pip_shim.py $$cache
+	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11
+
+unit:
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+integration:
+	$(BIN)/pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test: setup
+	@.ci/timed lint        $(MAKE) --no-print-directory lint
+	@.ci/timed sanity      $(MAKE) --no-print-directory sanity
+	@.ci/timed unit        $(MAKE) --no-print-directory unit
+	@.ci/timed integration $(MAKE) --no-print-directory integration
+	@.ci/timed build       $(MAKE) --no-print-directory build
+
+build:
+	mkdir -p build/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path build/dist .
+
+bench:
+	$(BIN)/python benchmarks/ipvs_table.py $(BENCH_ARGS)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
