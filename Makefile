@@ -21,7 +21,7 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
 APT_PACKAGES := iproute2 iptables ipvsadm rsync
 PYTEST_ARGS ?=
 
-.PHONY: setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
+.PHONY: demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
 
@@ -93,3 +93,16 @@ bench:
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+# The FullNAT example of seed 001 against the DPVS emulator, twice: the second run must report
+# changed=0 (the emulator is the built-in lab until the VM lab lands).
+DEMO := $(REPO)/build/demo
+demo: setup
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	export PATH=$(REPO)/tests/emulator/bin:$$PATH DPVS_EMULATOR_STATE=$(DEMO)/state.json DPVS_IPC_FILE=$(DEMO)/dpvs.ipc; \
+	  dpvs-emulator start tests/emulator/ports-seed001.json; \
+	  $(BIN)/ansible-playbook -i inventories/emulator playbooks/site.yml --diff; \
+	  $(BIN)/ansible-playbook -i inventories/emulator playbooks/site.yml | tee $(DEMO)/second-run.txt; \
+	  grep -Eq 'changed=0 +unreachable=0 +failed=0' $(DEMO)/second-run.txt; \
+	  dpip addr show; dpip route show; ipvsadm -ln; ipvsadm -G; \
+	  dpvs-emulator stop
