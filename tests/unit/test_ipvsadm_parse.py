@@ -18,8 +18,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import transcripts  # noqa: E402
-from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvsadm_parse as P  # noqa: E402
+import transcripts
+from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvsadm_parse as P
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "kernel-ipvsadm")
 
@@ -136,19 +136,24 @@ def test_every_ipvsadm_transcript_is_classified_or_known_not_a_listing():
 DPVS_FWD = {v: k for k, v in P.FORWARDS.items()}
 
 
+def printf(fmt, *args):
+    """C printf, to render with ipvsadm's own format strings."""
+    return fmt % args
+
+
 def render_addr(ip, port):
-    return ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, port)
+    return printf("[%s]:%d" if ":" in ip else "%s:%d", ip, port)
 
 
 def render_flags(flags):
     """DPVS print_service_entry order (the kernel's is a subset)."""
     out = ""
     if flags["sched_flags"]:
-        out += " (%s)" % ",".join(flags["sched_flags"])
+        out += " ({})".format(",".join(flags["sched_flags"]))
     if flags["hash_target"]:
         out += " " + flags["hash_target"]
     if flags["persistent"] is not None:
-        out += " persistent %d" % flags["persistent"]
+        out += printf(" persistent %d", flags["persistent"])
         if flags["netmask"]:
             out += " mask " + flags["netmask"]
         if flags["pe"]:
@@ -157,7 +162,7 @@ def render_flags(flags):
         if flags[name]:
             out += text
     if flags["conn_timeout"] is not None:
-        out += " conn-timeout %d" % flags["conn_timeout"]
+        out += printf(" conn-timeout %d", flags["conn_timeout"])
     if flags["proxy_protocol"]:
         out += " pp" + flags["proxy_protocol"]
     if flags["expire_quiescent"]:
@@ -171,19 +176,20 @@ def render_flags(flags):
 
 def render_service_name(svc):
     if svc["protocol"] == "fwmark":
-        return "FWM  %d%s" % (svc["fwmark"], " IPv6" if svc["family"] == "inet6" else "")
+        return printf("FWM  %d%s", svc["fwmark"], " IPv6" if svc["family"] == "inet6" else "")
     if svc["protocol"] == "match":
         return "MATCH " + svc["match"]
     proto = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP", "icmp": "ICMP", "icmpv6": "ICMPv6"}[svc["protocol"]]
-    return "%s  %s" % (proto, render_addr(svc["vip"], svc["port"]))
+    return "{}  {}".format(proto, render_addr(svc["vip"], svc["port"]))
 
 
 def render_list(parsed, numeric_names=None):
     lines = []
     for svc in parsed["services"]:
-        lines.append("%s %s%s" % (render_service_name(svc), svc["scheduler"], render_flags(svc["flags"])))
+        lines.append("{} {}{}".format(render_service_name(svc), svc["scheduler"], render_flags(svc["flags"])))
         for rs in svc["real_servers"]:
-            line = "  -> %-28s %-7s %-6d %-10u %-10u" % (
+            line = printf(
+                "  -> %-28s %-7s %-6d %-10u %-10u",
                 render_addr(rs["ip"], rs["port"]),
                 DPVS_FWD[rs["forward"]],
                 rs["weight"],
@@ -246,9 +252,10 @@ def test_counter_round_trip(name):
     lines = data_lines(t.stdout)
     rendered = []
     for svc in parsed["services"]:
-        rendered.append("%-33s" % render_service_name(svc) + "".join("%9d" % svc[f] for f in fields))
+        rendered.append(printf("%-33s", render_service_name(svc)) + "".join(printf("%9d", svc[f]) for f in fields))
         for rs in svc["real_servers"]:
-            rendered.append("  -> %-28s" % render_addr(rs["ip"], rs["port"]) + "".join("%9d" % rs[f] for f in fields))
+            rs_name = printf("  -> %-28s", render_addr(rs["ip"], rs["port"]))
+            rendered.append(rs_name + "".join(printf("%9d", rs[f]) for f in fields))
     assert rendered == lines
 
 
@@ -324,27 +331,33 @@ def test_nat64_listing_inside_a_chained_command():
     assert [(r["ip"], r["port"], r["forward"]) for r in svc["real_servers"]] == [("192.168.229.1", 80, "fullnat")]
     g_part = "VIP:VPORT" + t.stdout.split("VIP:VPORT")[1].split("inet6 ")[0]
     assert P.parse_laddrs(g_part) == [
-        {"vip": "2001:db8::204", "port": 80, "total": 1, "laddrs": [{"ip": "192.168.229.209", "conflicts": 0, "conns": 0}]}
+        {
+            "vip": "2001:db8::204",
+            "port": 80,
+            "total": 1,
+            "laddrs": [{"ip": "192.168.229.209", "conflicts": 0, "conns": 0}],
+        }
     ]
 
 
 # The observed listing quoted in the README (transcripts 142 + 156, not in the folder).
-README_142_156 = """IP Virtual Server version 1.10.2 (size=0)
-Prot LocalAddress:Port Scheduler Flags
-  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
-TCP  10.0.96.204:80 rr
-  -> 192.168.229.1:80             FullNat 1      0          0         
-  -> 192.168.229.2:8080           FullNat 0      0          0         
-TCP  10.0.96.204:443 conhash sip synproxy conn-timeout 120
-TCP  10.0.96.204:9001 fo persistent 360
-  -> 192.168.229.1:9001           Tunnel  1      0          0         
-UDP  10.0.96.204:53 wlc persistent 300 mask 255.255.255.0
-  -> 192.168.229.1:53             FullNat 1      0          0         
-TCP  [2001:db8::204]:80 rr
-  -> [2001:db8::10]:80            FullNat 1      0          0         
-TCP  [2001:db8::204]:8080 rr
-  -> 192.168.229.1:80             FullNat 1      0          0         
-"""
+README_142_156 = (
+    "IP Virtual Server version 1.10.2 (size=0)\n"
+    "Prot LocalAddress:Port Scheduler Flags\n"
+    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+    "TCP  10.0.96.204:80 rr\n"
+    "  -> 192.168.229.1:80             FullNat 1      0          0         \n"
+    "  -> 192.168.229.2:8080           FullNat 0      0          0         \n"
+    "TCP  10.0.96.204:443 conhash sip synproxy conn-timeout 120\n"
+    "TCP  10.0.96.204:9001 fo persistent 360\n"
+    "  -> 192.168.229.1:9001           Tunnel  1      0          0         \n"
+    "UDP  10.0.96.204:53 wlc persistent 300 mask 255.255.255.0\n"
+    "  -> 192.168.229.1:53             FullNat 1      0          0         \n"
+    "TCP  [2001:db8::204]:80 rr\n"
+    "  -> [2001:db8::10]:80            FullNat 1      0          0         \n"
+    "TCP  [2001:db8::204]:8080 rr\n"
+    "  -> 192.168.229.1:80             FullNat 1      0          0         \n"
+)
 
 
 def test_readme_listing_with_dpvs_flags():
@@ -401,7 +414,11 @@ def test_dpvs_flags_and_dest_flags():
         "quic": True,
         "dest_check": "internal:default external:udp,ping",
     }
-    assert [(r["inhibited"], r["overload"]) for r in udp["real_servers"]] == [(True, True), (False, True), (True, False)]
+    assert [(r["inhibited"], r["overload"]) for r in udp["real_servers"]] == [
+        (True, True),
+        (False, True),
+        (True, False),
+    ]
     assert udp["real_servers"][1]["active_conns"] == 2
     assert tcp["flags"]["proxy_protocol"] == "v1-insecure" and tcp["flags"]["dest_check"] == "internal:2,3s"
     assert tcp["real_servers"][0]["forward"] == "local"
@@ -466,13 +483,18 @@ def test_laddrs_hash_order_and_conns():
     assert [(lip["ip"], lip["conns"]) for lip in after[0]["laddrs"]] == [("192.168.229.204", 3), ("192.168.229.205", 2)]
     assert P.parse_laddrs(transcripts.load("212-ipvsadm-G-after-C.txt").stdout) == []
     # long IPv6 VIPs overflow the 20-character column
-    long_v6 = "[2001:db8:1234:5678::204]:8080 1        \n                              2001:db8::9          0          0\n"
+    long_v6 = (
+        "[2001:db8:1234:5678::204]:8080 1        \n                              2001:db8::9          0          0\n"
+    )
     assert P.parse_laddrs(long_v6)[0]["vip"] == "2001:db8:1234:5678::204"
 
 
 def test_save_is_lossy_but_parsed():
     rules = P.parse_save(transcripts.load("90-ipvsadm-S-n.txt").stdout)
-    assert [(r["op"], r["vip"], r["port"], r["scheduler"], r["rs_ip"], r["rs_port"], r["forward"], r["weight"]) for r in rules] == [
+    assert [
+        (r["op"], r["vip"], r["port"], r["scheduler"], r["rs_ip"], r["rs_port"], r["forward"], r["weight"])
+        for r in rules
+    ] == [
         ("-A", "10.0.96.204", 80, "rr", None, None, None, None),
         ("-a", "10.0.96.204", 80, None, "192.168.229.1", 80, "fullnat", 1),
         ("-a", "10.0.96.204", 80, None, "192.168.229.2", 8080, "fullnat", 5),
@@ -579,7 +601,9 @@ def test_kernel_listing_values():
         ("fwmark", None, None, 6, "inet6"),
     ]
     assert svcs[0]["flags"]["persistent"] == 300
-    assert [(r["ip"], r["forward"], r["weight"], r["active_conns"], r["inactive_conns"]) for r in svcs[0]["real_servers"]] == [
+    assert [
+        (r["ip"], r["forward"], r["weight"], r["active_conns"], r["inactive_conns"]) for r in svcs[0]["real_servers"]
+    ] == [
         ("192.168.1.2", "masq", 1, 0, 0),
         ("192.168.1.3", "masq", 3, 12, 140),
     ]
@@ -621,7 +645,9 @@ def test_kernel_large_numbers():
 def test_kernel_thresholds_and_save():
     th = P.parse_list_thresholds(load_fixture("ipvsadm-ln-thresholds.txt")[2])["services"][0]
     assert th["flags"]["persistent"] == 300
-    assert [(r["u_threshold"], r["l_threshold"], r["active_conns"], r["inactive_conns"]) for r in th["real_servers"]] == [
+    assert [
+        (r["u_threshold"], r["l_threshold"], r["active_conns"], r["inactive_conns"]) for r in th["real_servers"]
+    ] == [
         (0, 0, 0, 0),
         (1000, 100, 12, 140),
     ]
