@@ -66,11 +66,11 @@ def _stream(data, start, size, added_newline, next_mark, name):
     pos = start + size
     if added_newline:
         if data[pos:pos + 1] != b"\n":
-            raise TranscriptFormatError("%s: missing the added newline" % name)
+            raise TranscriptFormatError(f"{name}: missing the added newline")
         pos += 1
     if data[pos:pos + len(next_mark)] != next_mark:
         raise TranscriptFormatError(
-            "%s: byte count does not end at %r" % (name, next_mark.strip())
+            f"{name}: byte count does not end at {next_mark.strip()!r}"
         )
     return body, pos + len(next_mark)
 
@@ -83,10 +83,10 @@ def load(name):
     command = COMMAND_RE.search(data)
     exit_code = EXIT_RE.search(data)
     if not (counts and command and exit_code):
-        raise TranscriptFormatError("%s: incomplete header" % name)
+        raise TranscriptFormatError(f"{name}: incomplete header")
     start = data.find(STDOUT_MARK)
     if start < 0:
-        raise TranscriptFormatError("%s: no STDOUT marker" % name)
+        raise TranscriptFormatError(f"{name}: no STDOUT marker")
     stdout, pos = _stream(
         data, start + len(STDOUT_MARK), int(counts.group("out")),
         counts.group("out_nl") == b"no", STDERR_MARK, name,

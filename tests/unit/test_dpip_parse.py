@@ -7,16 +7,16 @@ and found in the output (a round trip). Concrete values are pinned for the
 transcripts the README quotes.
 """
 
+import os
 import re
 import sys
-import os
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import transcripts  # noqa: E402
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_parse as P  # noqa: E402
+import transcripts
+from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_parse as P
 
 LINK = transcripts.find(r"dpip(?: -[sv])* link show(?: (?!cpu)\S+)?")
 LINK_CPU = transcripts.find(r"dpip(?: -[sv])* link show cpu(?: \S+)?")
@@ -56,6 +56,11 @@ def test_transcript_loader_is_byte_exact():
         assert loaded.command == entry.command and loaded.exit_code == entry.exit_code
 
 
+def printf(fmt, *args):
+    """C printf through Python's %: the renderers copy dpip's own format strings."""
+    return fmt % args
+
+
 # ----------------------------------------------------------------------------- link
 
 
@@ -64,15 +69,17 @@ def _render_link(link):
     status = []
     if link["state"]:
         status.append(link["state"])
-    status.append("%d Mbps" % link["speed_mbps"])
+    status.append(f"{link['speed_mbps']} Mbps")
     if link["duplex"]:
         status.append(link["duplex"] + "-duplex")
     if link["autoneg"]:
         status.append(link["autoneg"] + "-nego")
     status.extend(link["flags"])
     return [
-        "%d: %s: socket %d mtu %d rx-queue %d tx-queue %d"
-        % (link["index"], link["name"], link["socket"], link["mtu"], link["rx_queues"], link["tx_queues"]),
+        printf(
+            "%d: %s: socket %d mtu %d rx-queue %d tx-queue %d",
+            link["index"], link["name"], link["socket"], link["mtu"], link["rx_queues"], link["tx_queues"],
+        ),
         "    " + " ".join(status),
         "    " + " ".join(["addr", link["mac"]] + link["offloads"]),
     ]
@@ -89,7 +96,7 @@ def test_link_show_round_trip(name):
         first = _render_link(link)
         start = lines.index(first[0])
         assert lines[start:start + 3] == first
-        assert (link["stats"] is not None) == (" -s " in " %s " % t.command)
+        assert (link["stats"] is not None) == (" -s " in f" {t.command} ")
 
 
 LINK_EXPECT = {
@@ -104,7 +111,9 @@ LINK_EXPECT = {
 def test_link_show_values():
     assert P.parse_link_show(transcripts.load("01-dpip-link-show.txt").stdout) == LINK_EXPECT["01-dpip-link-show.txt"]
     two = P.parse_link_show(transcripts.load("55-dpip-link-show-with-vlan.txt").stdout)
-    assert [(link["index"], link["name"], link["flags"]) for link in two] == [(1, "dpdk0", ["lldp"]), (2, "dpdk0.100", [])]
+    assert [(link["index"], link["name"], link["flags"]) for link in two] == [
+        (1, "dpdk0", ["lldp"]), (2, "dpdk0.100", []),
+    ]
     stats = P.parse_link_show(transcripts.load("02-dpip-s-link-show-dpdk0.txt").stdout)[0]["stats"]
     assert stats == {"ipackets": 5, "opackets": 1, "ibytes": 350, "obytes": 78, "ierrors": 0, "oerrors": 0,
                      "imissed": 0, "rx_nombuf": 0, "mbuf-avail": 16383, "mbuf-inuse": 0}
@@ -160,13 +169,15 @@ def test_link_show_status_without_duplex_and_xstats():
 
 
 def _render_addr(addr, cid=None):
-    first = "%s %s/%d scope %s %s" % (addr["family"], addr["address"], addr["prefixlen"], addr["scope"], addr["dev"])
+    first = printf(
+        "%s %s/%d scope %s %s", addr["family"], addr["address"], addr["prefixlen"], addr["scope"], addr["dev"]
+    )
     if cid is not None:
-        first = "[%02d] %s" % (cid, first)
-    bcast = "broadcast %s" % addr["broadcast"] if addr["broadcast"] else ""
-    second = "    %s valid_lft %s preferred_lft %s" % (bcast, addr["valid_lft"], addr["preferred_lft"])
+        first = printf("[%02d] %s", cid, first)
+    bcast = "broadcast {}".format(addr["broadcast"]) if addr["broadcast"] else ""
+    second = "    {} valid_lft {} preferred_lft {}".format(bcast, addr["valid_lft"], addr["preferred_lft"])
     if addr["sapool"]:
-        second += " sa_used %d sa_free %d sa_miss %d" % (addr["sa_used"], addr["sa_free"], addr["sa_miss"])
+        second += printf(" sa_used %d sa_free %d sa_miss %d", addr["sa_used"], addr["sa_free"], addr["sa_miss"])
     return [first, second]
 
 
@@ -248,7 +259,8 @@ def test_addr_show_unknown_lines_raise(text):
 
 def _render_route4(route):
     net, plen = route["prefix"].split("/")
-    return "inet %s/%s via %s src %s dev %s mtu %d tos %d scope %s metric %d proto %s" % (
+    return printf(
+        "inet %s/%s via %s src %s dev %s mtu %d tos %d scope %s metric %d proto %s",
         net, plen, route["via"] or "0.0.0.0", route["src"] or "0.0.0.0", route["dev"], route["mtu"],
         route["tos"], route["scope"], route["metric"], route["proto"],
     )
@@ -262,7 +274,7 @@ def _render_route6(route):
         text += " src " + route["src"]
     text += " dev " + route["dev"]
     if route["mtu"]:
-        text += " mtu %d" % route["mtu"]
+        text += printf(" mtu %d", route["mtu"])
     return text + " scope " + route["scope"]
 
 
@@ -340,11 +352,13 @@ def test_route_unknown_lines_raise(parser, text):
 
 def _render_neigh(entry):
     if entry["mac"]:
-        return "ip: %-48s mac: %s   state: %-12s  dev: %s  core: %d  %s" % (
+        return printf(
+            "ip: %-48s mac: %s   state: %-12s  dev: %s  core: %d  %s",
             entry["ip"], entry["mac"], entry["state"], entry["dev"], entry["core"],
             "static" if entry["static"] else "",
         )
-    return "ip: %-48s mac:incomplate                       state: %-12s   dev: %s  core: %d  %s" % (
+    return printf(
+        "ip: %-48s mac:incomplate                       state: %-12s   dev: %s  core: %d  %s",
         entry["ip"], entry["state"], entry["dev"], entry["core"], "static" if entry["static"] else "",
     )
 
@@ -383,7 +397,7 @@ def test_vlan_show_round_trip(name):
     vlans = P.parse_vlan_show(t.stderr)
     lines = [line for line in t.stderr.splitlines() if line.strip()]
     assert len(vlans) == len(lines)
-    assert ["%(name)s link %(link)s proto %(proto)s id %(id)d" % v for v in vlans] == lines
+    assert [printf("%s link %s proto %s id %d", v["name"], v["link"], v["proto"], v["id"]) for v in vlans] == lines
 
 
 def test_vlan_values():

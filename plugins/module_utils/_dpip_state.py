@@ -1,0 +1,854 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""dpip_addr / dpip_route: input normalisation, planner, apply, verify, diff.
+
+One path for every run (docs/internals.md)::
+
+    validate all input          -> InputError, before any command
+    read live state once        -> dpip link show, dpip -s addr show, dpip [-6] route show
+    plan                        -> ordered list of Action (argv + description)
+    apply unless check mode     -> ApplyError carries the commands applied before a failure
+    read back and verify        -> NotConvergedError lists what did not converge
+    return                      -> changed = bool(plan), commands, diff, live state after
+
+Planning never relies on dpip exit codes (``dpip route add`` of an existing IPv4
+route exits 0, the IPv6 one exits 1): it compares the live tables with the
+declared ones.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.dpvs.cluster.plugins.module_utils import _inputs
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import (
+    ParseError,
+    parse_addr_show,
+    parse_link_show,
+    parse_route6_show,
+    parse_route_show,
+)
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, DaemonDownError, Runner
+
+FAMILY_OF_VERSION = {4: "inet", 6: "inet6"}
+ADDR_SCOPES = ("host", "link", "global", "site")
+ROUTE_SCOPES = ("host", "link", "global", "kni_host")
+STATES = ("present", "absent")
+LINK_LOCAL_V6 = ipaddress.ip_network("fe80::/10")
+METRIC_MAX = 4294967295
+MTU_RANGE = {"inet": (68, 65535), "inet6": (1280, 65535)}
+
+ADDR_KEYS = ("address", "dev", "scope", "sapool", "broadcast", "state")
+ROUTE_KEYS = ("prefix", "family", "dev", "via", "src", "scope", "mtu", "metric", "state")
+
+
+class ApplyError(Exception):
+    """A command of the plan failed. ``applied`` lists the commands that succeeded before it."""
+
+    def __init__(self, msg, applied, failed, cause):
+        self.msg = msg
+        self.applied = applied
+        self.failed = failed
+        self.cause = cause
+        super(ApplyError, self).__init__(msg)
+
+
+class NotConvergedError(Exception):
+    """The read-back after a real run still differs from the declared state."""
+
+    def __init__(self, msg, remaining, live, commands=None):
+        self.msg = msg
+        self.remaining = remaining
+        self.live = live
+        self.commands = commands or []
+        super(NotConvergedError, self).__init__(msg)
+
+
+class Action:
+    """One planned command: ``argv`` (a list), ``description`` (for humans), ``op``
+    (``add``/``del``) and ``item`` (the object in parser shape, used to predict the
+    state after the plan)."""
+
+    __slots__ = ("argv", "description", "item", "op")
+
+    def __init__(self, argv, description, op, item):
+        self.argv = list(argv)
+        self.description = description
+        self.op = op
+        self.item = item
+
+    def __repr__(self):
+        return f"Action({self.argv!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Action) and (self.argv, self.description) == (other.argv, other.description)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _family_of(addr):
+    return FAMILY_OF_VERSION[addr.version]
+
+
+def _bool(path, value, default=False):
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    raise InputError(path, value, "must be a boolean (true/false)")
+
+
+def _list_of_dicts(path, value):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise InputError(path, value, "must be a list")
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(_inputs.item_path(path, index), item, "must be a dict")
+    return list(value)
+
+
+def _unknown_keys(path, item, allowed):
+    for key in sorted(item):
+        if key not in allowed:
+            raise InputError(
+                _inputs.path_join(path, key), item[key], "unknown option (known: {})".format(", ".join(allowed))
+            )
+
+
+def _purge_devices(params):
+    devices = []
+    for index, name in enumerate(params.get("purge_devices") or []):
+        devices.append(_inputs.device(_inputs.item_path("purge_devices", index), name))
+    return devices
+
+
+def _ip_sort_key(text):
+    """Sort key for an address or prefix text: family, then numeric value, then length."""
+    if text in ("default",):
+        return (0, 0, 0)
+    try:
+        net = ipaddress.ip_interface(text)
+    except ValueError:
+        return (9, 0, 0)
+    return (net.version, int(net.ip), net.network.prefixlen)
+
+
+def check_devices(entries, links, list_name, purge_devices=()):
+    """Every device named by a present entry (and in ``purge_devices``) must exist.
+
+    ``links`` is ``parse_link_show`` output. Raises InputError naming
+    ``<list_name>[i].dev`` / ``purge_devices[j]``. Entries with ``state: absent``
+    may name a device that is gone (then their object is gone too).
+    """
+    known = sorted(link["name"] for link in links)
+    for entry in entries:
+        if entry["state"] == "present":
+            _inputs.device(f"{list_name}[{entry['index']}].dev", entry["dev"], known=known)
+    for index, name in enumerate(purge_devices):
+        _inputs.device(_inputs.item_path("purge_devices", index), name, known=known)
+
+
+def _apply(runner, plan):
+    """Run the plan in order; return the commands (``{cmd, rc}``). Raises ApplyError."""
+    applied = []
+    for action in plan:
+        try:
+            rc, _out, _err = runner.run(action.argv, record=False)
+        except CommandError as err:
+            failed = {"cmd": err.cmd, "rc": err.rc, "stdout": err.stdout, "stderr": err.stderr}
+            msg = err.msg if isinstance(err, DaemonDownError) else f"{err.msg} (while trying to {action.description})"
+            if applied:
+                msg += f"; {len(applied)} command(s) had been applied before it"
+            raise ApplyError(msg, applied=applied, failed=failed, cause=err) from err
+        applied.append({"cmd": list(action.argv), "rc": rc})
+    return applied
+
+
+def planned_commands(plan):
+    """``commands`` for a plan not (yet) run: the argv of each action, ``rc`` None."""
+    return [{"cmd": list(action.argv), "rc": None} for action in plan]
+
+
+def _read(runner, argv):
+    return runner.run(argv, read_only=True, record=False)[1]
+
+
+def read_links(runner, dpip):
+    return parse_link_show(_read(runner, [dpip, "link", "show"]))
+
+
+def read_addresses(runner, dpip):
+    """Live addresses with the sapool flag (only ``-s`` shows it)."""
+    return parse_addr_show(_read(runner, [dpip, "-s", "addr", "show"]), sapool_visible=True)
+
+
+def read_routes(runner, dpip):
+    """Live IPv4 and IPv6 routes (two commands: ``-6`` lists only IPv6)."""
+    return parse_route_show(_read(runner, [dpip, "route", "show"])) + parse_route6_show(
+        _read(runner, [dpip, "-6", "route", "show"])
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# addresses
+# --------------------------------------------------------------------------------------------
+
+
+def normalize_addr_params(params):
+    """Validate and normalise dpip_addr options. Returns a dict; raises InputError.
+
+    Each address becomes ``{index, family, address, prefixlen, dev, scope, sapool,
+    broadcast, state}`` (``address`` compressed, lower case).
+    """
+    entries = []
+    seen = {}
+    present_on = {}
+    for index, item in enumerate(_list_of_dicts("addresses", params.get("addresses"))):
+        path = _inputs.item_path("addresses", index)
+        _unknown_keys(path, item, ADDR_KEYS)
+        iface = _inputs.ip_interface(_inputs.path_join(path, "address"), item.get("address"))
+        if iface.ip.is_unspecified or iface.ip.is_multicast:
+            raise InputError(_inputs.path_join(path, "address"), item.get("address"), "not a unicast address")
+        family = _family_of(iface.ip)
+        dev = _inputs.device(_inputs.path_join(path, "dev"), item.get("dev"))
+        scope = item.get("scope")
+        if scope is None:
+            scope = "link" if family == "inet6" and iface.ip in LINK_LOCAL_V6 else "global"
+        _inputs.choice(_inputs.path_join(path, "scope"), scope, ADDR_SCOPES)
+        sapool = _bool(_inputs.path_join(path, "sapool"), item.get("sapool"))
+        broadcast = item.get("broadcast")
+        if broadcast is not None:
+            bpath = _inputs.path_join(path, "broadcast")
+            if family != "inet":
+                raise InputError(bpath, broadcast, "a broadcast address is only valid for IPv4 addresses")
+            broadcast = str(_inputs.ip_address(bpath, broadcast, family=4))
+        state = item.get("state") or "present"
+        _inputs.choice(_inputs.path_join(path, "state"), state, STATES)
+        entry = {
+            "index": index,
+            "family": family,
+            "address": str(iface.ip),
+            "prefixlen": iface.network.prefixlen,
+            "dev": dev,
+            "scope": scope,
+            "sapool": sapool,
+            "broadcast": broadcast,
+            "state": state,
+        }
+        key = (family, entry["address"], dev)
+        if key in seen:
+            raise InputError(
+                _inputs.path_join(path, "address"),
+                item.get("address"),
+                f"declared twice for dev {dev} (also addresses[{seen[key]}])",
+            )
+        seen[key] = index
+        if state == "present":
+            other = present_on.get((family, entry["address"]))
+            if other is not None:
+                raise InputError(
+                    _inputs.path_join(path, "address"),
+                    item.get("address"),
+                    f"also declared present on dev {entries[other]['dev']} (addresses[{other}]); "
+                    "an address lives on one device",
+                )
+            present_on[(family, entry["address"])] = index
+        entries.append(entry)
+    return {
+        "addresses": entries,
+        "purge": _bool("purge", params.get("purge")),
+        "purge_devices": _purge_devices(params),
+        "purge_sapool": _bool("purge_sapool", params.get("purge_sapool")),
+    }
+
+
+def _addr_prefix(addr):
+    """``10.0.96.204/32``: the address with its prefix length, as dpip takes it."""
+    return f"{addr['address']}/{addr['prefixlen']}"
+
+
+def _addr_key(addr):
+    return (addr["family"], addr["address"], addr["dev"])
+
+
+def render_address(addr):
+    """``10.0.96.204/32 dev dpdk2 scope global sapool``: one diff/description line."""
+    text = f"{addr['address']}/{addr['prefixlen']} dev {addr['dev']} scope {addr['scope']}"
+    if addr.get("broadcast"):
+        text += " broadcast {}".format(addr["broadcast"])
+    if addr.get("sapool"):
+        text += " sapool"
+    return text
+
+
+def _addr_sort_key(addr):
+    return (addr["dev"], *_ip_sort_key(_addr_prefix(addr)))
+
+
+def _addr_live_shape(entry):
+    """A declared address in parser shape (what ``dpip -s addr show`` will list)."""
+    return {
+        "family": entry["family"],
+        "address": entry["address"],
+        "prefixlen": entry["prefixlen"],
+        "scope": entry["scope"],
+        "dev": entry["dev"],
+        "broadcast": entry["broadcast"],
+        "valid_lft": "forever",
+        "preferred_lft": "forever",
+        "sapool": entry["sapool"],
+        "sa_used": None,
+        "sa_free": None,
+        "sa_miss": None,
+    }
+
+
+def addr_add_argv(dpip, entry):
+    argv = [dpip] + (["-6"] if entry["family"] == "inet6" else [])
+    argv += ["addr", "add", _addr_prefix(entry), "dev", entry["dev"]]
+    if entry["scope"] != "global":  # dpip's default scope
+        argv += ["scope", entry["scope"]]
+    if entry.get("broadcast"):
+        argv += ["broadcast", entry["broadcast"]]
+    if entry.get("sapool"):
+        argv.append("sapool")
+    return argv
+
+
+def addr_del_argv(dpip, addr):
+    argv = [dpip] + (["-6"] if addr["family"] == "inet6" else [])
+    return [*argv, "addr", "del", _addr_prefix(addr), "dev", addr["dev"]]
+
+
+def _addr_changes(live, entry):
+    """What differs between a live address and its declaration (same family+address+dev)."""
+    changes = []
+    if live["prefixlen"] != entry["prefixlen"]:
+        changes.append("prefixlen {} -> {}".format(live["prefixlen"], entry["prefixlen"]))
+    if live["scope"] != entry["scope"]:
+        changes.append("scope {} -> {}".format(live["scope"], entry["scope"]))
+    if bool(live["sapool"]) != entry["sapool"]:
+        changes.append("sapool {} -> {}".format("on" if live["sapool"] else "off", "on" if entry["sapool"] else "off"))
+    if entry["broadcast"] is not None and live["broadcast"] != entry["broadcast"]:
+        changes.append("broadcast {} -> {}".format(live["broadcast"] or "none", entry["broadcast"]))
+    return changes
+
+
+def _addr_protected(addr, purge_sapool):
+    """Addresses purge leaves alone: IPv6 link-local (DPVS adds one per port) and, unless
+    purge_sapool, sapool addresses (FullNAT local addresses, owned by the ipvsadm module)."""
+    if addr["family"] == "inet6" and ipaddress.ip_address(addr["address"]) in LINK_LOCAL_V6:
+        return True
+    return addr["sapool"] is not False and not purge_sapool
+
+
+def plan_addresses(live, desired, dpip="dpip"):
+    """Live addresses (parser shape) + normalised desired options -> ordered actions.
+
+    Order: removals (state absent, then purge, sorted), then changed addresses
+    (``del`` + ``add``: a brief disruption), then new ones, in declared order.
+    """
+    live_by_key = {}
+    for addr in live:
+        live_by_key.setdefault(_addr_key(addr), addr)
+    removals, replacements, additions = [], [], []
+    declared = set()
+    for entry in desired["addresses"]:
+        key = _addr_key(entry)
+        declared.add(key)
+        current = live_by_key.get(key)
+        if entry["state"] == "absent":
+            if current is not None:
+                removals.append(
+                    Action(
+                        addr_del_argv(dpip, current),
+                        f"delete address {render_address(current)} (state=absent)",
+                        "del",
+                        current,
+                    )
+                )
+            continue
+        wanted = _addr_live_shape(entry)
+        if current is None:
+            additions.append(Action(addr_add_argv(dpip, entry), f"add address {render_address(wanted)}", "add", wanted))
+            continue
+        changes = _addr_changes(current, entry)
+        if changes:
+            why = ", ".join(changes)
+            replacements.append(
+                Action(
+                    addr_del_argv(dpip, current),
+                    f"delete address {render_address(current)} to re-add it ({why})",
+                    "del",
+                    current,
+                )
+            )
+            replacements.append(
+                Action(
+                    addr_add_argv(dpip, entry),
+                    f"re-add address {render_address(wanted)} ({why})",
+                    "add",
+                    wanted,
+                )
+            )
+    if desired["purge"]:
+        devices = set(entry["dev"] for entry in desired["addresses"]) | set(desired["purge_devices"])
+        purged = [
+            addr
+            for addr in live
+            if addr["dev"] in devices
+            and _addr_key(addr) not in declared
+            and not _addr_protected(addr, desired["purge_sapool"])
+        ]
+        for addr in sorted(purged, key=_addr_sort_key):
+            removals.append(
+                Action(
+                    addr_del_argv(dpip, addr),
+                    f"delete address {render_address(addr)} (not declared, purge)",
+                    "del",
+                    addr,
+                )
+            )
+    return removals + replacements + additions
+
+
+def simulate(live, plan, key):
+    """The state a plan leads to: ``del`` removes an object by ``key``, ``add`` appends it."""
+    state = [dict(obj) for obj in live]
+    for action in plan:
+        if action.op == "del":
+            state = [obj for obj in state if key(obj) != key(action.item)]
+        else:
+            state.append(dict(action.item))
+    return state
+
+
+def render_addresses(addrs):
+    """Sorted, stable text of an address table (one ``render_address`` line each)."""
+    return "".join(render_address(addr) + "\n" for addr in sorted(addrs, key=_addr_sort_key))
+
+
+def run_addr(params, runner, dpip="dpip", check_mode=False, want_diff=False):
+    """The whole dpip_addr run. Returns the module result; raises InputError,
+    CommandError (reads), ApplyError, NotConvergedError, ParseError."""
+    desired = normalize_addr_params(params)
+    links = read_links(runner, dpip)
+    check_devices(desired["addresses"], links, "addresses", desired["purge_devices"])
+    live = read_addresses(runner, dpip)
+    plan = plan_addresses(live, desired, dpip)
+    result = {"changed": bool(plan), "commands": planned_commands(plan)}
+    if check_mode or not plan:
+        after = simulate(live, plan, _addr_key)
+    else:
+        result["commands"] = _apply(runner, plan)
+        after = read_addresses(runner, dpip)
+        remaining = plan_addresses(after, desired, dpip)
+        if remaining:
+            raise NotConvergedError(
+                "addresses did not converge after applying the plan; still to do: {}".format(
+                    "; ".join(action.description for action in remaining)
+                ),
+                [action.description for action in remaining],
+                after,
+                result["commands"],
+            )
+    result["addresses"] = after
+    if want_diff:
+        result["diff"] = {"before": render_addresses(live), "after": render_addresses(after)}
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# routes
+# --------------------------------------------------------------------------------------------
+
+
+def default_route_scope(via):
+    """dpip's own default: ``link`` without a gateway, ``global`` with one."""
+    return "global" if via else "link"
+
+
+def normalize_route_params(params):
+    """Validate and normalise dpip_route options. Returns a dict; raises InputError.
+
+    Each route becomes ``{index, family, prefix ("10.0.96.0/24", "0.0.0.0/0",
+    "::/0"), dev, via, src, scope, mtu, metric, state}``.
+    """
+    entries = []
+    seen = {}
+    for index, item in enumerate(_list_of_dicts("routes", params.get("routes"))):
+        path = _inputs.item_path("routes", index)
+        _unknown_keys(path, item, ROUTE_KEYS)
+        ppath = _inputs.path_join(path, "prefix")
+        network = _inputs.ip_network(ppath, item.get("prefix"))
+        family = item.get("family")
+        if family is not None:
+            _inputs.choice(_inputs.path_join(path, "family"), family, ("inet", "inet6"))
+        via = item.get("via")
+        vpath = _inputs.path_join(path, "via")
+        if via is not None:
+            via_addr = _inputs.ip_address(vpath, via)
+            if via_addr.is_unspecified or via_addr.is_multicast:
+                raise InputError(vpath, via, "a gateway must be a unicast address")
+        else:
+            via_addr = None
+        if network == "default":
+            if family is None:
+                if via_addr is None:
+                    raise InputError(
+                        _inputs.path_join(path, "family"),
+                        family,
+                        "a default route without via needs family (inet or inet6)",
+                    )
+                family = _family_of(via_addr)
+            network = ipaddress.ip_network("0.0.0.0/0" if family == "inet" else "::/0")
+        elif family is not None and family != _family_of(network):
+            raise InputError(
+                _inputs.path_join(path, "family"), family, f"the prefix {network} is {_family_of(network)}"
+            )
+        family = _family_of(network)
+        version = network.version
+        if via_addr is not None and via_addr.version != version:
+            raise InputError(vpath, via, f"must be an IPv{version} address like the prefix {network}")
+        src = item.get("src")
+        if src is not None:
+            spath = _inputs.path_join(path, "src")
+            src_addr = _inputs.ip_address(spath, src)
+            if src_addr.version != version:
+                raise InputError(spath, src, f"must be an IPv{version} address like the prefix {network}")
+            if src_addr.is_unspecified or src_addr.is_multicast:
+                raise InputError(spath, src, "a source address must be a unicast address")
+            src = str(src_addr)
+        dev = _inputs.device(_inputs.path_join(path, "dev"), item.get("dev"))
+        scope = item.get("scope")
+        if scope is None:
+            scope = default_route_scope(via_addr)
+        _inputs.choice(_inputs.path_join(path, "scope"), scope, ROUTE_SCOPES)
+        mtu = item.get("mtu")
+        if mtu is not None:
+            low, high = MTU_RANGE[family]
+            mtu = _inputs.int_range(_inputs.path_join(path, "mtu"), mtu, low, high)
+        metric = item.get("metric")
+        if metric is not None:
+            mpath = _inputs.path_join(path, "metric")
+            if family == "inet6":
+                raise InputError(
+                    mpath, metric, "not supported for IPv6 routes (dpip -6 route show does not report a metric)"
+                )
+            metric = _inputs.int_range(mpath, metric, 0, METRIC_MAX)
+        state = item.get("state") or "present"
+        _inputs.choice(_inputs.path_join(path, "state"), state, STATES)
+        entry = {
+            "index": index,
+            "family": family,
+            "prefix": str(network),
+            "dev": dev,
+            "via": str(via_addr) if via_addr is not None else None,
+            "src": src,
+            "scope": scope,
+            "mtu": mtu,
+            "metric": metric,
+            "state": state,
+        }
+        key = _route_key(entry)
+        if key in seen:
+            raise InputError(ppath, item.get("prefix"), f"route declared twice (also routes[{seen[key]}])")
+        seen[key] = index
+        entries.append(entry)
+    return {
+        "routes": entries,
+        "purge": _bool("purge", params.get("purge")),
+        "purge_devices": _purge_devices(params),
+    }
+
+
+def _route_key(route):
+    """Route identity: family + prefix + dev + via."""
+    return (route["family"], route["prefix"], route["dev"], route["via"])
+
+
+def _prefix_text(route):
+    """``default`` for a /0 (as dpip takes it), else ``NET/PLEN``."""
+    return "default" if route["prefix"] in ("0.0.0.0/0", "::/0") else route["prefix"]
+
+
+def render_route(route):
+    """``inet 172.16.0.0/16 via 10.0.96.1 dev dpdk0 src 10.0.96.204 scope global mtu 1500``."""
+    text = "{} {}".format(route["family"], _prefix_text(route))
+    if route.get("via"):
+        text += " via {}".format(route["via"])
+    text += " dev {}".format(route["dev"])
+    if route.get("src"):
+        text += " src {}".format(route["src"])
+    text += " scope {}".format(route["scope"])
+    if route.get("mtu") is not None:
+        text += f" mtu {route['mtu']}"
+    if route.get("metric") is not None:
+        text += f" metric {route['metric']}"
+    return text
+
+
+def _route_sort_key(route):
+    return (
+        0 if route["family"] == "inet" else 1,
+        route["dev"],
+        _ip_sort_key(route["prefix"]),
+        _ip_sort_key(route["via"]) if route.get("via") else (0, 0, 0),
+    )
+
+
+def _route_argv(dpip, op, route, with_options):
+    argv = [dpip] + (["-6"] if route["family"] == "inet6" else [])
+    argv += ["route", op, _prefix_text(route)]
+    if route.get("via"):
+        argv += ["via", route["via"]]
+    argv += ["dev", route["dev"]]
+    if route.get("src"):
+        argv += ["src", route["src"]]
+    if route["scope"] != default_route_scope(route.get("via")):
+        argv += ["scope", route["scope"]]
+    if with_options:
+        if route.get("mtu") is not None:
+            argv += ["mtu", str(route["mtu"])]
+        if route.get("metric") is not None:
+            argv += ["metric", str(route["metric"])]
+    return argv
+
+
+def route_add_argv(dpip, entry):
+    return _route_argv(dpip, "add", entry, with_options=True)
+
+
+def route_del_argv(dpip, route):
+    return _route_argv(dpip, "del", route, with_options=False)
+
+
+def _route_changes(live, entry):
+    """What differs between a live route and its declaration (same identity).
+
+    ``src`` and ``scope`` are compared always (an omitted src means none); ``mtu`` and
+    ``metric`` only when declared (dpip shows the device MTU and metric 0 otherwise).
+    """
+    changes = []
+    if live["src"] != entry["src"]:
+        changes.append("src {} -> {}".format(live["src"] or "none", entry["src"] or "none"))
+    if live["scope"] != entry["scope"]:
+        changes.append("scope {} -> {}".format(live["scope"], entry["scope"]))
+    if entry["mtu"] is not None and live["mtu"] != entry["mtu"]:
+        changes.append("mtu {} -> {}".format(live["mtu"], entry["mtu"]))
+    if entry["metric"] is not None and live["metric"] != entry["metric"]:
+        changes.append("metric {} -> {}".format(live["metric"], entry["metric"]))
+    return changes
+
+
+def _route_is_auto(route, addresses):
+    """Routes DPVS creates for its own addresses, never purged.
+
+    * ``scope host`` routes (one per local address);
+    * IPv6 link-local prefixes (``fe80::/64 src fe80::...``);
+    * connected prefixes: a ``scope link`` route on the same device whose prefix is
+      the network of a local address with a prefix length (``2001:db8::/64 src
+      2001:db8::205`` for ``2001:db8::205/64``) or whose src is a local address.
+    """
+    if route["scope"] == "host":
+        return True
+    net = ipaddress.ip_network(route["prefix"])
+    if net.version == 6 and net.prefixlen >= LINK_LOCAL_V6.prefixlen and net.network_address in LINK_LOCAL_V6:
+        return True
+    if route["scope"] != "link":
+        return False
+    for addr in addresses:
+        if addr["dev"] != route["dev"] or addr["family"] != route["family"]:
+            continue
+        if route["src"] and addr["address"] == route["src"]:
+            return True
+        iface = ipaddress.ip_interface(_addr_prefix(addr))
+        if iface.network.prefixlen < iface.max_prefixlen and iface.network == net:
+            return True
+    return False
+
+
+def _route_live_shape(entry, links):
+    """A declared route in parser shape (what ``dpip [-6] route show`` will list): without a
+    declared MTU dpip shows the device MTU; IPv4 shows metric 0, tos 0, proto auto."""
+    mtu = entry["mtu"]
+    if mtu is None:
+        mtu = next((link["mtu"] for link in links if link["name"] == entry["dev"]), None)
+    inet = entry["family"] == "inet"
+    metric = entry["metric"]
+    if metric is None and inet:
+        metric = 0
+    return {
+        "family": entry["family"],
+        "prefix": entry["prefix"],
+        "via": entry["via"],
+        "src": entry["src"],
+        "dev": entry["dev"],
+        "mtu": mtu,
+        "tos": 0 if inet else None,
+        "scope": entry["scope"],
+        "metric": metric,
+        "proto": "auto" if inet else None,
+    }
+
+
+def plan_routes(live, desired, addresses=(), links=(), dpip="dpip"):
+    """Live routes (parser shape, both families) + normalised desired options -> actions.
+
+    ``addresses`` (live, parser shape) tell which routes DPVS made for its own
+    addresses (never purged); ``links`` give the MTU a new route will show.
+    Order: removals (absent, purge), then changed routes (``del`` + ``add``), then new ones.
+    """
+    live_by_key = {}
+    for route in live:
+        live_by_key.setdefault(_route_key(route), route)
+    removals, replacements, additions = [], [], []
+    declared = set()
+    for entry in desired["routes"]:
+        key = _route_key(entry)
+        declared.add(key)
+        current = live_by_key.get(key)
+        if entry["state"] == "absent":
+            if current is not None:
+                removals.append(
+                    Action(
+                        route_del_argv(dpip, current),
+                        f"delete route {render_route(current)} (state=absent)",
+                        "del",
+                        current,
+                    )
+                )
+            continue
+        wanted = _route_live_shape(entry, links)
+        if current is None:
+            additions.append(Action(route_add_argv(dpip, entry), f"add route {render_route(wanted)}", "add", wanted))
+            continue
+        changes = _route_changes(current, entry)
+        if changes:
+            why = ", ".join(changes)
+            replacements.append(
+                Action(
+                    route_del_argv(dpip, current),
+                    f"delete route {render_route(current)} to re-add it ({why})",
+                    "del",
+                    current,
+                )
+            )
+            replacements.append(
+                Action(route_add_argv(dpip, entry), f"re-add route {render_route(wanted)} ({why})", "add", wanted)
+            )
+    if desired["purge"]:
+        devices = set(entry["dev"] for entry in desired["routes"]) | set(desired["purge_devices"])
+        purged = [
+            route
+            for route in live
+            if route["dev"] in devices and _route_key(route) not in declared and not _route_is_auto(route, addresses)
+        ]
+        for route in sorted(purged, key=_route_sort_key):
+            removals.append(
+                Action(
+                    route_del_argv(dpip, route),
+                    f"delete route {render_route(route)} (not declared, purge)",
+                    "del",
+                    route,
+                )
+            )
+    return removals + replacements + additions
+
+
+def render_routes(routes):
+    """Sorted, stable text of a routing table (one ``render_route`` line each)."""
+    return "".join(render_route(route) + "\n" for route in sorted(routes, key=_route_sort_key))
+
+
+def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
+    """The whole dpip_route run. Returns the module result; raises InputError,
+    CommandError (reads), ApplyError, NotConvergedError, ParseError."""
+    desired = normalize_route_params(params)
+    links = read_links(runner, dpip)
+    check_devices(desired["routes"], links, "routes", desired["purge_devices"])
+    addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
+    live = read_routes(runner, dpip)
+    plan = plan_routes(live, desired, addresses, links, dpip)
+    result = {"changed": bool(plan), "commands": planned_commands(plan)}
+    if check_mode or not plan:
+        after = simulate(live, plan, _route_key)
+    else:
+        result["commands"] = _apply(runner, plan)
+        after = read_routes(runner, dpip)
+        remaining = plan_routes(after, desired, addresses, links, dpip)
+        if remaining:
+            raise NotConvergedError(
+                "routes did not converge after applying the plan; still to do: {}".format(
+                    "; ".join(action.description for action in remaining)
+                ),
+                [action.description for action in remaining],
+                after,
+                result["commands"],
+            )
+    result["routes"] = after
+    if want_diff:
+        result["diff"] = {"before": render_routes(live), "after": render_routes(after)}
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# module glue (shared by dpip_addr and dpip_route)
+# --------------------------------------------------------------------------------------------
+
+KINDS = {
+    "addresses": (normalize_addr_params, run_addr),
+    "routes": (normalize_route_params, run_route),
+}
+
+
+def module_main(module, kind, runner_class=None):
+    """Run dpip_addr (``kind="addresses"``) or dpip_route (``"routes"``) for ``module``.
+
+    Input is validated before anything else (even before the binary is looked up);
+    every error ends in ``fail_json`` with a message that says where.
+    """
+    normalize, run = KINDS[kind]
+    params = module.params
+    try:
+        normalize(params)
+    except InputError as err:
+        module.fail_json(msg=str(err), commands=[])
+    dpip = module.get_bin_path(params.get("dpip_path") or "dpip", required=True)
+    runner = (runner_class or Runner).for_module(module, ipc_file=params.get("ipc_file"))
+    try:
+        result = run(params, runner, dpip=dpip, check_mode=module.check_mode, want_diff=module._diff)
+    except InputError as err:  # a device that does not exist (needs the live link list)
+        module.fail_json(msg=str(err), commands=[])
+    except ApplyError as err:
+        failed = dict(err.failed)
+        module.fail_json(
+            msg=err.msg,
+            applied=err.applied,
+            commands=[*err.applied, {"cmd": failed["cmd"], "rc": failed["rc"]}],
+            **{k: failed[k] for k in ("cmd", "rc", "stdout", "stderr")},
+        )
+    except NotConvergedError as err:
+        module.fail_json(
+            msg=err.msg, not_converged=err.remaining, commands=err.commands, applied=err.commands, **{kind: err.live}
+        )
+    except CommandError as err:  # a read failed (DaemonDownError included)
+        fields = err.to_result()
+        module.fail_json(msg=err.msg, commands=[], **fields)
+    except ParseError as err:
+        module.fail_json(msg=f"unexpected dpip output: {err}", commands=[])
+    module.exit_json(**result)
