@@ -37,8 +37,8 @@ class ParseError(ValueError):
         self.what = what
         self.line = line
         self.lineno = lineno
-        where = " (line %d)" % lineno if lineno is not None else ""
-        super(ParseError, self).__init__("cannot parse %s output%s: %r" % (what, where, line))
+        where = f" (line {lineno})" if lineno is not None else ""
+        super(ParseError, self).__init__(f"cannot parse {what} output{where}: {line!r}")
 
 
 def _lines(text):
@@ -352,7 +352,7 @@ def parse_route_show(text):
         routes.append(
             {
                 "family": "inet",
-                "prefix": "%s/%s" % (match.group("dst"), match.group("plen")),
+                "prefix": "{}/{}".format(match.group("dst"), match.group("plen")),
                 "via": None if via == IPV4_ANY else via,
                 "src": None if src == IPV4_ANY else src,
                 "dev": match.group("dev"),
@@ -379,10 +379,7 @@ def parse_route6_show(text):
         match = ROUTE6_RE.match(line)
         if not match:
             raise ParseError("dpip -6 route show", line, lineno)
-        if match.group("default"):
-            prefix = "::/0"
-        else:
-            prefix = "%s/%s" % (match.group("dst").lower(), match.group("plen"))
+        prefix = "::/0" if match.group("default") else "{}/{}".format(match.group("dst").lower(), match.group("plen"))
         via, src = match.group("via"), match.group("src")
         routes.append(
             {
