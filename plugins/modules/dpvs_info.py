@@ -19,7 +19,8 @@ description:
   - Never changes anything.
   - When the DPVS daemon is not reachable (no control socket, or a stale one) the module does not fail; it
     returns RV(running=false).
-  - The daemon version comes from the first line of C(ipvsadm -ln); C(ipvsadm -v) prints a static string.
+  - The daemon version comes from the first line of C(ipvsadm -ln) (C(ipvsadm -v) prints a static string),
+    read whenever an ipvsadm subset (V(services), V(laddrs), V(stats)) is gathered.
 options:
   gather_subset:
     description:
@@ -30,7 +31,8 @@ options:
       - V(services) is C(ipvsadm -ln); V(laddrs) adds each service's local addresses from C(ipvsadm -G)
         (C(-G) prints no protocol, so a VIP:port used by two protocols is read per service with
         C(ipvsadm -G -t|-u SVC)); V(stats) is C(ipvsadm -ln --stats --exact).
-      - C(ipvsadm -ln) always runs, for RV(version) and RV(running).
+      - Only the commands of the requested subsets run; C(ipvsadm) is not needed (nor looked up) when no
+        ipvsadm subset is requested, and then RV(version) is null.
     type: list
     elements: str
     choices: [all, links, addresses, routes, neighbours, vlans, services, laddrs, stats]
@@ -81,7 +83,9 @@ running:
   type: bool
   sample: true
 version:
-  description: The daemon version from the first line of C(ipvsadm -ln).
+  description:
+    - The daemon version from the first line of C(ipvsadm -ln).
+    - Null when no ipvsadm subset was gathered.
   returned: always
   type: str
   sample: 1.10.2
@@ -164,6 +168,8 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Comman
 
 SUBSETS = ["all", "links", "addresses", "routes", "neighbours", "vlans", "services", "laddrs", "stats"]
 RESULT_KEYS = ["links", "addresses", "routes", "neighbours", "vlans", "services", "stats"]
+DPIP_SUBSETS = frozenset(("links", "addresses", "routes", "neighbours", "vlans"))
+IPVSADM_SUBSETS = frozenset(("services", "laddrs", "stats"))
 # ipvsadm's service switch per protocol (-G prints no protocol; these disambiguate it)
 SERVICE_SWITCH = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}
 
@@ -226,8 +232,9 @@ def gather(runner, dpip, ipvsadm, subsets):
     for key in RESULT_KEYS:
         result[key] = None
     try:
-        listing = parse_list(_read(runner, [ipvsadm, "-ln"])[1])
-        result["version"] = listing["version"]
+        if subsets & IPVSADM_SUBSETS:
+            listing = parse_list(_read(runner, [ipvsadm, "-ln"])[1])
+            result["version"] = listing["version"]
         if "links" in subsets or "vlans" in subsets:
             links = parse_link_show(_read(runner, [dpip, "link", "show"])[1])
             if "links" in subsets:
@@ -275,9 +282,11 @@ def gather(runner, dpip, ipvsadm, subsets):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     subsets = _subsets(module.params["gather_subset"])
-    dpip_needed = subsets & {"links", "addresses", "routes", "neighbours", "vlans"}
-    dpip = module.get_bin_path(module.params["dpip_path"], required=True) if dpip_needed else "dpip"
-    ipvsadm = module.get_bin_path(module.params["ipvsadm_path"], required=True)
+    dpip, ipvsadm = "dpip", "ipvsadm"
+    if subsets & DPIP_SUBSETS:
+        dpip = module.get_bin_path(module.params["dpip_path"], required=True)
+    if subsets & IPVSADM_SUBSETS:
+        ipvsadm = module.get_bin_path(module.params["ipvsadm_path"], required=True)
     runner = Runner.for_module(module, ipc_file=module.params["ipc_file"])
     try:
         result = gather(runner, dpip, ipvsadm, subsets)

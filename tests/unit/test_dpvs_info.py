@@ -79,8 +79,9 @@ def test_gather_all():
 def test_subsets_read_only_what_is_asked():
     replay = Replay(REPLAY)
     result = dpvs_info.gather(Runner(replay), "dpip", "ipvsadm", dpvs_info._subsets(["routes"]))
-    assert replay.calls == ["ipvsadm -ln", "dpip route show", "dpip -6 route show"]
+    assert replay.calls == ["dpip route show", "dpip -6 route show"]  # no ipvsadm for a dpip subset
     assert result["links"] is None and result["services"] is None and result["routes"]
+    assert result["running"] is True and result["version"] is None
     replay = Replay(REPLAY)
     result = dpvs_info.gather(Runner(replay), "dpip", "ipvsadm", dpvs_info._subsets(["services"]))
     assert replay.calls == ["ipvsadm -ln"] and result["services"][0]["laddrs"] is None
@@ -93,6 +94,12 @@ def test_daemon_down_is_running_false_not_a_failure(name):
     assert result["running"] is False and result["version"] is None
     assert all(result[key] is None for key in dpvs_info.RESULT_KEYS)
     assert replay.calls == ["ipvsadm -ln"]
+
+
+def test_daemon_down_seen_by_dpip_only():
+    replay = Replay({"dpip link show": "00-daemon-down-dpip-link-show.txt"})
+    result = dpvs_info.gather(Runner(replay), "dpip", "ipvsadm", dpvs_info._subsets(["links"]))
+    assert result["running"] is False and result["links"] is None and replay.calls == ["dpip link show"]
 
 
 def test_daemon_down_on_a_later_read_too():
