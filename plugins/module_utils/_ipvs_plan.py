@@ -1,0 +1,983 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planner and apply of the ipvsadm module (DPVS and Linux kernel flavours).
+
+``plan()`` compares the canonical desired services (``_ipvs_model.normalize``) with the
+canonical live table (``_ipvs_model.live_services``) and returns the minimal ordered actions:
+
+1. service adds (``-A``) and edits (``-E`` with the full option set). On DPVS, ``-E`` cannot
+   drop persistence, ``--ops``, ``--expire-quiescent``, ``--quic`` or change ``--dest-check``
+   (libipvs ``dpvs_update_service_by_options``), so those changes recreate the service
+   (``-D`` + ``-A`` + its real servers, laddrs and lists: a brief disruption);
+2. real server replacements: ``-d`` before ``-a`` for a forwarding-method change and for a live
+   port-0 real server (a FullNAT/masq RS without port drops traffic) whose IP is declared;
+3. real server adds (``-a``), then edits (``-e``: weight/thresholds, full option set);
+4. laddr adds (``--add-laddr``), black/white list adds;
+5. with ``drain``: weight 0 (``-e ... -w 0``) for every real server being removed, then a wait
+   until their ActiveConn is 0 (polling ``ipvsadm -ln -t SVC``) or ``drain_timeout`` passes;
+6. deletions: laddrs (``--del-laddr``), list entries, real servers (``-d``), services (``-D``);
+7. ``dpip addr add LIP/32 dev IF sapool`` for every LIP that ``--del-laddr`` took off the NIC
+   while a service of the resulting table still uses it (DPVS removes it regardless).
+
+``execution_units()`` turns the actions into what runs: one process per command, or, when
+the plan has more than ``batch_threshold`` ipvsadm commands, one ``ipvsadm -R`` process per
+run of consecutive ipvsadm commands (a drain wait splits it in two). ``-R`` keeps going after
+a failing line and returns the last line's code only, so a batch is judged by the read-back
+(``verify()``), never by its exit code. Check mode and real runs share the units, so the
+commands predicted in check mode are the commands a real run executes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import time
+
+from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_model as M
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import ParseError as DpipParseError
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import parse_addr_show, parse_link_show
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import (
+    InputError,
+    device,
+    int_range,
+    item_path,
+    path_join,
+)
+from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import (
+    ParseError,
+    parse_allowlist,
+    parse_blocklist,
+    parse_laddrs,
+    parse_list,
+    parse_list_thresholds,
+)
+from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner, sockopt_errors
+
+# the order of the phases (see the module docstring)
+PHASES = (
+    "service",
+    "rs_replace",
+    "rs_add",
+    "rs_edit",
+    "laddr_add",
+    "acl_add",
+    "drain_weight",
+    "drain_wait",
+    "laddr_del",
+    "acl_del",
+    "rs_del",
+    "service_del",
+    "lip_address",
+)
+
+# --add-laddr/--del-laddr also add/delete the NIC address and ignore the result: "msg#47 header:
+# already exist(-3)" (IFADDR_ADD) / "msg#48 header: not exist(-4)" (IFADDR_DEL) are noise on stderr
+# (transcript 215); the laddr error itself comes as msg#0/#1.
+LADDR_NIC_NOISE = ((47, -3), (48, -4))
+
+# the lines of `ipvsadm -h` that only DPVS's ipvsadm prints
+DPVS_HELP_MARKERS = ("--add-laddr", "--get-laddr")
+# kernel ipvsadm when ip_vs is not loaded: "Are you sure that IP Virtual Server is built in the kernel or as module?"
+KERNEL_IPVS_MISSING = "IP Virtual Server is built in the kernel"
+
+
+class ApplyError(Exception):
+    """A command failed part-way. ``applied`` lists the commands that succeeded before it."""
+
+    def __init__(self, msg, applied, failed, dpvs_errors, drained=None):
+        self.msg = msg
+        self.applied = applied
+        self.failed = failed
+        self.dpvs_errors = dpvs_errors
+        self.drained = drained or []
+        super(ApplyError, self).__init__(msg)
+
+
+class NotConvergedError(Exception):
+    """The read-back after a real run differs from the planned table."""
+
+    def __init__(self, msg, remaining, commands, batch_errors=None):
+        self.msg = msg
+        self.remaining = remaining
+        self.commands = commands
+        self.batch_errors = batch_errors or []
+        super(NotConvergedError, self).__init__(msg)
+
+
+class NeedLists(Exception):
+    """The plan recreates a service whose black/white lists were not read: read them, replan."""
+
+
+class Action:
+    """One planned step. ``tool`` is ``ipvsadm``, ``dpip`` or ``wait`` (a drain wait);
+    ``argv`` has no binary; ``phase`` is one of PHASES; ``data`` carries drain targets."""
+
+    __slots__ = ("argv", "data", "description", "phase", "tool")
+
+    def __init__(self, tool, argv, description, phase, data=None):
+        self.tool = tool
+        self.argv = list(argv)
+        self.description = description
+        self.phase = phase
+        self.data = data
+
+    def __repr__(self):
+        return f"Action({self.tool!r}, {self.argv!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Action) and (self.tool, self.argv) == (other.tool, other.argv)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+
+class Plan:
+    """The ordered actions, the table they lead to (``expected``) and the drain targets."""
+
+    def __init__(self, actions, expected, drain_targets, flavor):
+        self.actions = actions
+        self.expected = expected
+        self.drain_targets = drain_targets
+        self.flavor = flavor
+
+    def __bool__(self):
+        return bool(self.actions)
+
+    __nonzero__ = __bool__
+
+    def ipvsadm_count(self):
+        return sum(1 for a in self.actions if a.tool == "ipvsadm")
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def _options_equal(a, b):
+    return all(a[k] == b[k] for k in M.default_options())
+
+
+def edit_can_express(live_opts, want_opts, flavor):
+    """Whether ``-E`` reaches ``want_opts`` from ``live_opts`` (else: recreate).
+
+    The kernel's ``-E`` replaces the whole service config. DPVS merges by option
+    (``dpvs_update_service_by_options``): persistence, ``--ops`` and ``--expire-quiescent`` can
+    be set but never cleared, ``--quic`` is not applied, ``--dest-check`` only when it passes
+    the daemon's sanity check.
+    """
+    if flavor != "dpvs":
+        return True
+    if live_opts["persistent"] is not None and want_opts["persistent"] is None:
+        return False
+    for flag in ("ops", "expire_quiescent"):
+        if live_opts[flag] and not want_opts[flag]:
+            return False
+    return live_opts["quic"] == want_opts["quic"] and live_opts["dest_check"] == want_opts["dest_check"]
+
+
+class _Planner:
+    def __init__(self, desired, live, flavor, purge, drain, manage_laddr_addresses, lip_dev, fallback_dev):
+        self.desired = desired
+        self.live = list(live)
+        self.live_map = {s["key"]: s for s in live}
+        self.flavor = flavor
+        self.purge = purge
+        self.drain = drain
+        self.manage_laddr_addresses = manage_laddr_addresses
+        self.lip_dev = lip_dev or (lambda ip: None)
+        self.fallback_dev = fallback_dev
+        self.phases = {name: [] for name in PHASES}
+        self.expected = {s["key"]: copy.deepcopy(s) for s in live}
+        self.drain_targets = []
+        self.laddr_deleted = []
+        self.declared_devs = {}
+        for svc in desired:
+            for laddr in svc["laddrs"] or []:
+                self.declared_devs.setdefault(laddr["ip"], laddr["dev"])
+
+    def add(self, phase, argv, description, tool="ipvsadm", data=None):
+        self.phases[phase].append(Action(tool, argv, description, phase, data))
+
+    # --- helpers
+
+    def dev_of(self, ip):
+        dev = self.declared_devs.get(ip) or self.lip_dev(ip)
+        return dev or self.fallback_dev
+
+    def del_laddr(self, svc, ip, phase="laddr_del"):
+        laddr = {"ip": ip, "dev": self.dev_of(ip)}
+        self.add(phase, M.render_del_laddr(svc, laddr), f"remove local address {ip} from {svc['label']}")
+        self.laddr_deleted.append(laddr)
+
+    def remove_rs(self, svc, rs):
+        label = f"{M.rs_label(rs)} from {svc['label']}"
+        if self.drain:
+            if rs["weight"] != 0:
+                zero = dict(rs, weight=0)
+                self.add("drain_weight", M.render_edit_rs(svc, zero), f"drain {label}: weight 0")
+            self.drain_targets.append(
+                {
+                    "service": svc["label"],
+                    "key": svc["key"],
+                    "target": M.service_target(svc),
+                    "ip": rs["ip"],
+                    "port": rs["port"],
+                    "active_conns": rs.get("active_conns"),
+                }
+            )
+        self.add("rs_del", M.render_del_rs(svc, rs), f"remove real server {label}")
+
+    def remove_service(self, cur):
+        for laddr in cur["laddrs"] or []:
+            self.del_laddr(cur, laddr["ip"])
+        if self.drain:
+            for rs in cur["real_servers"]:
+                if rs["weight"] != 0:
+                    self.add(
+                        "drain_weight",
+                        M.render_edit_rs(cur, dict(rs, weight=0)),
+                        f"drain {M.rs_label(rs)} of {cur['label']}: weight 0",
+                    )
+                self.drain_targets.append(
+                    {
+                        "service": cur["label"],
+                        "key": cur["key"],
+                        "target": M.service_target(cur),
+                        "ip": rs["ip"],
+                        "port": rs["port"],
+                        "active_conns": rs.get("active_conns"),
+                    }
+                )
+        self.add("service_del", M.render_del_service(cur), f"remove service {cur['label']}")
+        self.expected.pop(cur["key"], None)
+
+    def target(self, want, cur):
+        """The service as it will be after the plan (canonical shape)."""
+        svc = {
+            k: copy.deepcopy(want[k])
+            for k in ("key", "label", "protocol", "vip", "port", "fwmark", "family", "state", "options")
+        }
+        if want["real_servers"] is not None:
+            svc["real_servers"] = [
+                {
+                    "ip": rs["ip"],
+                    "port": rs["port"],
+                    "family": rs["family"],
+                    "forward": rs["forward"],
+                    "weight": rs["weight"],
+                    "u_threshold": rs["u_threshold"],
+                    "l_threshold": rs["l_threshold"],
+                    "active_conns": 0,
+                    "inactive_conns": 0,
+                }
+                for rs in want["real_servers"]
+            ]
+            if cur is not None:  # keep the live counters of kept real servers
+                live_rs = {(r["ip"], r["port"]): r for r in cur["real_servers"]}
+                for rs in svc["real_servers"]:
+                    old = live_rs.get((rs["ip"], rs["port"]))
+                    if old is not None:
+                        rs["active_conns"] = old["active_conns"]
+                        rs["inactive_conns"] = old["inactive_conns"]
+        else:
+            svc["real_servers"] = copy.deepcopy(cur["real_servers"]) if cur is not None else []
+        if want["laddrs"] is not None:
+            svc["laddrs"] = [{"ip": laddr["ip"], "dev": laddr["dev"]} for laddr in want["laddrs"]]
+        elif cur is not None:
+            svc["laddrs"] = copy.deepcopy(cur["laddrs"])
+        else:
+            svc["laddrs"] = [] if self.flavor == "dpvs" else None
+        for name in ("blocklist", "allowlist"):
+            if want[name] is not None:
+                svc[name] = list(want[name])
+            elif cur is not None:
+                svc[name] = copy.deepcopy(cur[name])
+            else:
+                svc[name] = [] if self.flavor == "dpvs" else None
+        return svc
+
+    # --- per service
+
+    def create(self, want, rs_list, laddrs, acls, phase="service"):
+        self.add(phase, M.render_add_service(want, self.flavor), f"add service {want['label']}")
+        for rs in rs_list:
+            self.add("rs_add", M.render_add_rs(want, rs), f"add real server {M.rs_label(rs)} to {want['label']}")
+        for laddr in laddrs:
+            self.add(
+                "laddr_add", M.render_add_laddr(want, laddr), f"add local address {laddr['ip']} to {want['label']}"
+            )
+        for name, entries in acls:
+            for entry in entries:
+                self.add(
+                    "acl_add", M.render_acl(want, name, entry, True), f"add {entry} to the {name} of {want['label']}"
+                )
+
+    def recreate(self, want, cur):
+        label = want["label"]
+        rs_list = want["real_servers"] if want["real_servers"] is not None else cur["real_servers"]
+        if want["laddrs"] is not None:
+            keep = {laddr["ip"] for laddr in want["laddrs"]}
+            for laddr in cur["laddrs"] or []:
+                if laddr["ip"] not in keep:
+                    self.del_laddr(cur, laddr["ip"], phase="service")
+            laddrs = want["laddrs"]
+        else:
+            laddrs = [{"ip": laddr["ip"], "dev": self.dev_of(laddr["ip"])} for laddr in cur["laddrs"] or []]
+        acls = []
+        for name in ("blocklist", "allowlist"):
+            if want[name] is not None:
+                acls.append((name, want[name]))
+            elif cur[name] is None and self.flavor == "dpvs":
+                raise NeedLists(label)
+            else:
+                acls.append((name, cur[name] or []))
+        self.add("service", M.render_del_service(cur), f"remove service {label} to recreate it (-E cannot)")
+        self.create(want, [dict(rs, u_threshold=rs.get("u_threshold") or 0) for rs in rs_list], laddrs, acls)
+
+    def update_rs(self, want, cur):
+        live_rs = {(r["ip"], r["port"]): r for r in cur["real_servers"]}
+        wanted = {(r["ip"], r["port"]): r for r in want["real_servers"]}
+        wanted_ips = {r["ip"] for r in want["real_servers"]}
+        label = want["label"]
+        for key, old in live_rs.items():
+            new = wanted.get(key)
+            if new is None:
+                if old["port"] == 0 and old["ip"] in wanted_ips and want["protocol"] != "fwmark":
+                    # RS:0 (a FullNAT/masq RS added without port) is drift: replace it
+                    self.add(
+                        "rs_replace", M.render_del_rs(want, old), f"remove port-0 real server {old['ip']}:0 of {label}"
+                    )
+                else:
+                    self.remove_rs(cur, old)
+                continue
+            if old["forward"] != new["forward"]:
+                self.add(
+                    "rs_replace",
+                    M.render_del_rs(want, old),
+                    f"remove {M.rs_label(old)} of {label} to change its forwarding "
+                    f"({old['forward']} -> {new['forward']})",
+                )
+                self.add("rs_add", M.render_add_rs(want, new), f"add real server {M.rs_label(new)} to {label}")
+                continue
+            thresholds_known = old.get("u_threshold") is not None
+            if old["weight"] != new["weight"] or (
+                thresholds_known
+                and (old["u_threshold"], old["l_threshold"]) != (new["u_threshold"], new["l_threshold"])
+            ):
+                self.add("rs_edit", M.render_edit_rs(want, new), f"update real server {M.rs_label(new)} of {label}")
+        for key, new in wanted.items():
+            if key not in live_rs:
+                self.add("rs_add", M.render_add_rs(want, new), f"add real server {M.rs_label(new)} to {label}")
+
+    def update_laddrs(self, want, cur):
+        live_ips = [laddr["ip"] for laddr in cur["laddrs"] or []]
+        wanted = [laddr["ip"] for laddr in want["laddrs"]]
+        for laddr in want["laddrs"]:
+            if laddr["ip"] not in live_ips:
+                self.add(
+                    "laddr_add", M.render_add_laddr(want, laddr), f"add local address {laddr['ip']} to {want['label']}"
+                )
+        for ip in live_ips:
+            if ip not in wanted:
+                self.del_laddr(want, ip)
+
+    def update_acls(self, want, cur):
+        for name in ("blocklist", "allowlist"):
+            if want[name] is None:
+                continue
+            live = cur[name] or []
+            for entry in want[name]:
+                if entry not in live:
+                    self.add(
+                        "acl_add",
+                        M.render_acl(want, name, entry, True),
+                        f"add {entry} to the {name} of {want['label']}",
+                    )
+            for entry in live:
+                if entry not in want[name]:
+                    self.add(
+                        "acl_del",
+                        M.render_acl(want, name, entry, False),
+                        f"remove {entry} from the {name} of {want['label']}",
+                    )
+
+    def run(self):
+        declared = {svc["key"] for svc in self.desired}
+        for want in self.desired:
+            cur = self.live_map.get(want["key"])
+            if want["state"] == "absent":
+                if cur is not None:
+                    self.remove_service(cur)
+                continue
+            if cur is None:
+                acls = [(n, want[n]) for n in ("blocklist", "allowlist") if want[n]]
+                self.create(want, want["real_servers"] or [], want["laddrs"] or [], acls)
+                self.expected[want["key"]] = self.target(want, None)
+                continue
+            if not _options_equal(cur["options"], want["options"]):
+                if not edit_can_express(cur["options"], want["options"], self.flavor):
+                    self.recreate(want, cur)
+                    self.expected[want["key"]] = self.target(want, cur)
+                    continue
+                self.add("service", M.render_edit_service(want, self.flavor), f"update the options of {want['label']}")
+            if want["real_servers"] is not None:
+                self.update_rs(want, cur)
+            if want["laddrs"] is not None:
+                self.update_laddrs(want, cur)
+            self.update_acls(want, cur)
+            self.expected[want["key"]] = self.target(want, cur)
+        if self.purge:
+            for cur in self.live:
+                if cur["key"] not in declared and M.manageable(cur):
+                    self.remove_service(cur)
+        if self.drain_targets:
+            self.add("drain_wait", [], "wait for the drained real servers", tool="wait", data=self.drain_targets)
+        if self.manage_laddr_addresses:
+            in_use = {laddr["ip"] for svc in self.expected.values() for laddr in svc.get("laddrs") or []}
+            done = set()
+            for laddr in self.laddr_deleted:
+                if laddr["ip"] in in_use and laddr["ip"] not in done:
+                    done.add(laddr["ip"])
+                    self.add(
+                        "lip_address",
+                        M.render_lip_address(laddr),
+                        f"put local address {laddr['ip']} back on {laddr['dev']}: --del-laddr removed it, "
+                        "another service still uses it",
+                        tool="dpip",
+                    )
+        actions = [action for name in PHASES for action in self.phases[name]]
+        expected = sorted(self.expected.values(), key=M._sort_key)
+        return Plan(actions, expected, self.drain_targets, self.flavor)
+
+
+def plan(
+    desired,
+    live,
+    flavor,
+    purge=False,
+    drain=False,
+    manage_laddr_addresses=True,
+    lip_dev=None,
+    fallback_dev="dpdk0",
+):
+    """Plan the actions that turn ``live`` into ``desired`` (both canonical, see _ipvs_model).
+
+    ``lip_dev(ip)`` names the device of a live local address that is not declared (``-G`` does
+    not show it; the module looks it up in ``dpip addr show``); ``fallback_dev`` is used when
+    even that fails (``--del-laddr`` insists on ``-F``). Raises NeedLists when a recreated
+    service's black/white lists were not read.
+    """
+    return _Planner(desired, live, flavor, purge, drain, manage_laddr_addresses, lip_dev, fallback_dev).run()
+
+
+# ----------------------------------------------------------------------------- execution
+
+
+def execution_units(the_plan, batch_threshold):
+    """What runs, in order: ``{"kind": "cmd", "action"}``, ``{"kind": "restore", "actions"}``
+    (one ``ipvsadm -R``) or ``{"kind": "wait", "action"}``."""
+    batch = the_plan.ipvsadm_count() > batch_threshold
+    units = []
+    group = []
+
+    def flush():
+        if len(group) > 1:
+            units.append({"kind": "restore", "actions": list(group)})
+        elif group:
+            units.append({"kind": "cmd", "action": group[0]})
+        del group[:]
+
+    for action in the_plan.actions:
+        if action.tool == "ipvsadm" and batch:
+            group.append(action)
+            continue
+        flush()
+        units.append({"kind": "wait" if action.tool == "wait" else "cmd", "action": action})
+    flush()
+    return units
+
+
+def restore_stdin(actions):
+    return "".join(M.restore_line(action.argv) + "\n" for action in actions)
+
+
+def unit_command(unit, binaries):
+    """The ``commands`` entry of a unit (``rc`` None until it ran); None for a wait."""
+    if unit["kind"] == "restore":
+        return {"cmd": [binaries["ipvsadm"], "-R"], "stdin": restore_stdin(unit["actions"]), "rc": None}
+    if unit["kind"] == "cmd":
+        action = unit["action"]
+        return {"cmd": [binaries[action.tool], *action.argv], "rc": None}
+    return None
+
+
+def planned_commands(units, binaries):
+    return [entry for entry in (unit_command(unit, binaries) for unit in units) if entry is not None]
+
+
+def _error_text(stderr, stdout=""):
+    errors = sockopt_errors(stderr)
+    if errors:
+        return "; ".join(f"{e['text']}({e['code']})" for e in errors)
+    # never the misleading "Success" line ipvsadm prints after a daemon error
+    lines = [
+        line.strip() for line in (stderr or stdout or "").splitlines() if line.strip() and line.strip() != "Success"
+    ]
+    return " / ".join(lines[-3:]) if lines else "no error text"
+
+
+def _failure_message(entry, stderr, stdout, description, applied):
+    msg = "{} failed (rc={}): {} (while trying to {})".format(
+        " ".join(entry["cmd"]), entry["rc"], _error_text(stderr, stdout), description
+    )
+    if applied:
+        msg += f"; {len(applied)} command(s) had been applied before it"
+    return msg
+
+
+def apply(units, runner, binaries, drain_timeout=30, drain_poll=1, sleep=time.sleep, clock=time.monotonic):
+    """Run the units. Returns ``(commands, drained, batch_errors)``; raises ApplyError when a
+    plain command fails (``-R`` batches are judged by the read-back instead)."""
+    commands = []
+    drained = []
+    batch_errors = []
+    for unit in units:
+        if unit["kind"] == "wait":
+            drained += wait_drain(
+                runner, binaries["ipvsadm"], unit["action"].data, drain_timeout, drain_poll, sleep, clock
+            )
+            continue
+        entry = unit_command(unit, binaries)
+        if unit["kind"] == "restore":
+            try:
+                rc, _out, err = runner.run(entry["cmd"], data=entry["stdin"], check_rc=False, record=False)
+            except CommandError as exc:  # the daemon went away
+                failed = dict(entry, rc=exc.rc)
+                raise ApplyError(
+                    exc.msg, commands, dict(failed, stdout=exc.stdout, stderr=exc.stderr), exc.dpvs_errors, drained
+                ) from exc
+            entry["rc"] = rc
+            commands.append(entry)
+            batch_errors += [e for e in sockopt_errors(err) if (e["msg"], e["code"]) not in LADDR_NIC_NOISE]
+            continue
+        action = unit["action"]
+        try:
+            rc, out, err = runner.run(entry["cmd"], check_rc=False, record=False)
+        except CommandError as exc:  # DaemonDownError
+            failed = dict(entry, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+            raise ApplyError(exc.msg, commands, failed, exc.dpvs_errors, drained) from exc
+        entry["rc"] = rc
+        if rc != 0 and action.tool == "dpip" and any(e["code"] == -3 for e in sockopt_errors(err)):
+            rc = 0  # the LIP is on the NIC already: what we wanted
+        if rc != 0:
+            failed = dict(entry, stdout=out, stderr=err)
+            raise ApplyError(
+                _failure_message(entry, err, out, action.description, commands),
+                commands,
+                failed,
+                sockopt_errors(err),
+                drained,
+            )
+        commands.append(entry)
+    return commands, drained, batch_errors
+
+
+def wait_drain(runner, ipvsadm, targets, timeout, poll, sleep=time.sleep, clock=time.monotonic):
+    """Poll ``ipvsadm -ln -t SVC`` until every target's ActiveConn is 0 or ``timeout`` passes.
+
+    Returns one ``{"service", "ip", "port", "seconds", "active_conns", "timed_out"}`` per target.
+    """
+    start = clock()
+    results = {}
+    pending = list(range(len(targets)))
+    last = {}
+    while True:
+        by_service = {}
+        for idx in pending:
+            by_service.setdefault(tuple(targets[idx]["target"]), []).append(idx)
+        for target, indexes in by_service.items():
+            rc, out, _err = runner.run([ipvsadm, "-ln", *target], check_rc=False, read_only=True, record=False)
+            conns = {}
+            if rc == 0:
+                try:
+                    for svc in parse_list(out)["services"]:
+                        for rs in svc["real_servers"]:
+                            conns[(rs["ip"], rs["port"])] = rs["active_conns"]
+                except ParseError:
+                    conns = {}
+            for idx in indexes:
+                t = targets[idx]
+                active = conns.get((t["ip"], t["port"]), 0)  # gone: nothing left to drain
+                last[idx] = active
+                if active == 0:
+                    results[idx] = (round(clock() - start, 1), 0, False)
+        pending = [idx for idx in pending if idx not in results]
+        if not pending:
+            break
+        if clock() - start >= timeout:
+            for idx in pending:
+                results[idx] = (round(clock() - start, 1), last.get(idx), True)
+            break
+        sleep(poll)
+    return [
+        {
+            "service": t["service"],
+            "ip": t["ip"],
+            "port": t["port"],
+            "seconds": results[idx][0],
+            "active_conns": results[idx][1],
+            "timed_out": results[idx][2],
+        }
+        for idx, t in enumerate(targets)
+    ]
+
+
+def planned_drains(the_plan):
+    """``drained`` for a plan that did not run (check mode): what would be drained."""
+    return [
+        {
+            "service": t["service"],
+            "ip": t["ip"],
+            "port": t["port"],
+            "seconds": None,
+            "active_conns": t["active_conns"],
+            "timed_out": None,
+        }
+        for t in the_plan.drain_targets
+    ]
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read(runner, argv):
+    return runner.run(argv, read_only=True, record=False)[1]
+
+
+def detect_flavor(runner, ipvsadm):
+    """``dpvs`` when ``ipvsadm -h`` mentions ``--add-laddr`` (DPVS's ipvsadm, which needs the
+    daemon even for ``-h``), else ``kernel`` when ``ipvsadm -ln``'s header says 1.2.x (or the
+    kernel's "IP Virtual Server is built in the kernel" error), else ``dpvs``.
+
+    Returns ``(flavor, ln_text)``: the ``-ln`` output when it was read (reused as the live read).
+    """
+    rc, out, err = runner.run([ipvsadm, "-h"], check_rc=False, read_only=True, record=False)
+    if any(marker in out for marker in DPVS_HELP_MARKERS):
+        return "dpvs", None
+    if rc != 0 and KERNEL_IPVS_MISSING in (err or "") + (out or ""):
+        return "kernel", None
+    text = _read(runner, [ipvsadm, "-ln"])
+    version = parse_list(text)["version"] or ""
+    return ("kernel" if version.startswith("1.2.") else "dpvs"), text
+
+
+def read_live(runner, ipvsadm, flavor, with_thresholds=True, with_lists=False, ln_text=None):
+    """Read the live table: ``-ln`` (+ ``--thresholds``), on DPVS ``-G`` (``-G -t/-u SVC`` for a
+    VIP:port that exists for several protocols: ``-G`` prints no protocol) and, when asked, the
+    black/white lists. Returns ``(parsed_list, canonical_live)``."""
+    text = ln_text if ln_text is not None else _read(runner, [ipvsadm, "-ln"])
+    parsed = parse_list(text)
+    thresholds = None
+    if with_thresholds and parsed["services"]:
+        thresholds = parse_list_thresholds(_read(runner, [ipvsadm, "-ln", "--thresholds"]))
+    laddrs = None
+    laddr_detail = {}
+    blocklist = allowlist = None
+    if flavor == "dpvs":
+        laddr_detail = read_laddrs(runner, ipvsadm, parsed)
+        laddrs = {key: [laddr["ip"] for laddr in entries] for key, entries in laddr_detail.items()}
+        if with_lists:
+            blocklist = parse_blocklist(_read(runner, [ipvsadm, "--get-blklst"]))
+            allowlist = parse_allowlist(_read(runner, [ipvsadm, "--get-whtlst"]))
+    live = M.live_services(parsed, thresholds, laddrs, blocklist, allowlist)
+    for svc in parsed["services"]:
+        entries = laddr_detail.get(M._parsed_key(svc), [])
+        svc["laddrs"] = None if laddrs is None else [dict(laddr) for laddr in entries]
+    return parsed, live
+
+
+def read_laddrs(runner, ipvsadm, parsed):
+    """``{(protocol, vip, port): [{"ip", "conflicts", "conns"}]}`` from ``ipvsadm -G``."""
+    by_addr = {}
+    for svc in parsed["services"]:
+        if svc["protocol"] in M.PROTOCOLS:
+            by_addr.setdefault((svc["vip"], svc["port"]), []).append(svc)
+    result = {}
+    if not by_addr:
+        return result
+    for entry in parse_laddrs(_read(runner, [ipvsadm, "-G"])):
+        svcs = by_addr.get((entry["vip"], entry["port"]), [])
+        if len(svcs) == 1:
+            result[M._parsed_key(svcs[0])] = entry["laddrs"]
+    for svcs in by_addr.values():
+        if len(svcs) < 2:
+            continue
+        for svc in svcs:  # tcp and udp on one VIP:port: ask per service
+            target = M.service_target({"key": M._parsed_key(svc), "family": svc["family"]})
+            entries = parse_laddrs(_read(runner, [ipvsadm, "-G", *target]))
+            result[M._parsed_key(svc)] = entries[0]["laddrs"] if entries else []
+    return result
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def verify(expected, live):
+    """What differs between the planned table and the read-back (empty when converged)."""
+    problems = []
+    got = {svc["key"]: svc for svc in live}
+    want = {svc["key"]: svc for svc in expected}
+    for key, exp in want.items():
+        label = exp["label"]
+        cur = got.get(key)
+        if cur is None:
+            problems.append(f"{label}: service missing")
+            continue
+        for name in M.default_options():
+            if exp["options"][name] != cur["options"][name]:
+                problems.append(f"{label}: {name} is {cur['options'][name]!r}, want {exp['options'][name]!r}")
+        cur_rs = {(r["ip"], r["port"]): r for r in cur["real_servers"]}
+        exp_rs = {(r["ip"], r["port"]): r for r in exp["real_servers"]}
+        for rkey, rs in exp_rs.items():
+            have = cur_rs.get(rkey)
+            rlabel = M.rs_label(rs)
+            if have is None:
+                problems.append(f"{label}: real server {rlabel} missing")
+                continue
+            for field in ("forward", "weight", "u_threshold", "l_threshold"):
+                if rs.get(field) is None or have.get(field) is None:
+                    continue
+                if rs[field] != have[field]:
+                    problems.append(f"{label}: real server {rlabel} {field} is {have[field]!r}, want {rs[field]!r}")
+        for rkey, rs in cur_rs.items():
+            if rkey not in exp_rs:
+                problems.append(f"{label}: unexpected real server {M.rs_label(rs)}")
+        if exp.get("laddrs") is not None and cur.get("laddrs") is not None:
+            exp_ips = sorted(laddr["ip"] for laddr in exp["laddrs"])
+            cur_ips = sorted(laddr["ip"] for laddr in cur["laddrs"])
+            if exp_ips != cur_ips:
+                problems.append(f"{label}: local addresses are {cur_ips}, want {exp_ips}")
+        for name in ("blocklist", "allowlist"):
+            if exp.get(name) is not None and cur.get(name) is not None and sorted(exp[name]) != sorted(cur[name]):
+                problems.append(f"{label}: {name} is {sorted(cur[name])}, want {sorted(exp[name])}")
+    for key, cur in got.items():
+        if key not in want and M.manageable(cur):
+            problems.append(f"{cur['label']}: service still present")
+    return problems
+
+
+def to_parser_shape(table, live_parsed):
+    """A canonical table in the parser shape of ``parse_list`` services (+ ``laddrs``), for the
+    ``services`` result of check mode (the table the plan leads to)."""
+    fwd = {v: v for v in ("fullnat", "masq", "dr", "tunnel", "snat", "local")}
+    live_by_key = {M._parsed_key(s): s for s in live_parsed["services"]}
+    out = []
+    for svc in table:
+        old = live_by_key.get(svc["key"])
+        if old is not None and not M.manageable(svc):
+            out.append(old)
+            continue
+        o = svc["options"]
+        flags = {
+            "hash_target": o["hash_target"],
+            "persistent": o["persistent"],
+            "netmask": o["netmask"],
+            "pe": old["flags"]["pe"] if old else None,
+            "sched_flags": list(old["flags"]["sched_flags"]) if old else [],
+            "ops": o["ops"],
+            "synproxy": o["synproxy"],
+            "conn_timeout": o["conn_timeout"],
+            "proxy_protocol": o["proxy_protocol"],
+            "expire_quiescent": o["expire_quiescent"],
+            "quic": o["quic"],
+            "dest_check": o["dest_check"],
+        }
+        old_laddrs = {laddr["ip"]: laddr for laddr in (old or {}).get("laddrs") or []}
+        out.append(
+            {
+                "protocol": svc["protocol"],
+                "vip": svc["vip"],
+                "port": svc["port"],
+                "fwmark": svc["fwmark"],
+                "match": None,
+                "family": svc["family"],
+                "scheduler": o["scheduler"],
+                "flags": flags,
+                "real_servers": [
+                    {
+                        "ip": rs["ip"],
+                        "port": rs["port"],
+                        "forward": fwd[rs["forward"]],
+                        "weight": rs["weight"],
+                        "active_conns": rs.get("active_conns") or 0,
+                        "inactive_conns": rs.get("inactive_conns") or 0,
+                        "inhibited": False,
+                        "overload": False,
+                    }
+                    for rs in svc["real_servers"]
+                ],
+                "laddrs": None
+                if svc.get("laddrs") is None
+                else [
+                    old_laddrs.get(laddr["ip"], {"ip": laddr["ip"], "conflicts": 0, "conns": 0})
+                    for laddr in svc["laddrs"]
+                ],
+            }
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- the module
+
+
+def validate_params(params):
+    """Every check that needs no command (flavour rules too when the flavour is given)."""
+    flavor = params.get("flavor") or "auto"
+    if flavor not in ("auto", *M.FLAVORS):
+        raise InputError("flavor", flavor, "must be auto, dpvs or kernel")
+    desired = M.normalize(params.get("services"), None if flavor == "auto" else flavor)
+    int_range("batch_threshold", params.get("batch_threshold", 20), 0, 1000000)
+    int_range("drain_timeout", params.get("drain_timeout", 30), 0, 86400)
+    poll = params.get("drain_poll", 1)
+    if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not 0 < poll <= 3600:
+        raise InputError("drain_poll", poll, "must be a number of seconds > 0")
+    return flavor, desired
+
+
+def run(params, runner, get_bin, check_mode=False, want_diff=False, sleep=time.sleep, clock=time.monotonic):
+    """The ipvsadm module, minus AnsibleModule: validate, read, plan, apply unless check mode,
+    read back and verify. ``get_bin(option, default)`` resolves a binary (``ipvsadm_path``,
+    ``dpip_path``); dpip is resolved only when needed (laddr devices, LIP re-assertion)."""
+    flavor, desired = validate_params(params)
+    binaries = {"ipvsadm": get_bin("ipvsadm_path", "ipvsadm")}
+
+    def dpip():
+        if "dpip" not in binaries:
+            binaries["dpip"] = get_bin("dpip_path", "dpip")
+        return binaries["dpip"]
+
+    ln_text = None
+    if flavor == "auto":
+        flavor, ln_text = detect_flavor(runner, binaries["ipvsadm"])
+        desired = M.normalize(params.get("services"), flavor)
+
+    links = None
+    declared = [(svc, j, laddr) for svc in desired for j, laddr in enumerate(svc["laddrs"] or [])]
+    if declared:
+        links = parse_link_show(_read(runner, [dpip(), "link", "show"]))
+        known = sorted(link["name"] for link in links)
+        for svc, j, laddr in declared:
+            device(path_join(item_path(path_join(svc["path"], "laddrs"), j), "dev"), laddr["dev"], known=known)
+
+    with_thresholds = any(s["state"] == "present" and s["real_servers"] is not None for s in desired)
+    with_lists = flavor == "dpvs" and any(s["blocklist"] is not None or s["allowlist"] is not None for s in desired)
+    parsed, live = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, with_lists, ln_text)
+
+    addr_cache = {}
+
+    def lip_dev(ip):
+        if "addrs" not in addr_cache:
+            addr_cache["addrs"] = parse_addr_show(_read(runner, [dpip(), "addr", "show"]))
+        for addr in addr_cache["addrs"]:
+            if addr["address"] == ip:
+                return addr["dev"]
+        return None
+
+    options = dict(
+        purge=bool(params.get("purge")),
+        drain=bool(params.get("drain")),
+        manage_laddr_addresses=params.get("manage_laddr_addresses", True) is not False,
+        lip_dev=lip_dev,
+        fallback_dev=links[0]["name"] if links else "dpdk0",
+    )
+    try:
+        the_plan = plan(desired, live, flavor, **options)
+    except NeedLists:
+        with_lists = True
+        parsed, live = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, True)
+        the_plan = plan(desired, live, flavor, **options)
+
+    units = execution_units(the_plan, params.get("batch_threshold", 20))
+    if any(unit["kind"] == "cmd" and unit["action"].tool == "dpip" for unit in units):
+        dpip()
+    result = {
+        "changed": bool(the_plan),
+        "flavor": flavor,
+        "commands": planned_commands(units, binaries),
+        "drained": planned_drains(the_plan),
+        "services": parsed["services"],
+    }
+    if the_plan and check_mode:
+        result["services"] = to_parser_shape(the_plan.expected, parsed)
+    elif the_plan:
+        commands, drained, batch_errors = apply(
+            units,
+            runner,
+            binaries,
+            drain_timeout=params.get("drain_timeout", 30),
+            drain_poll=params.get("drain_poll", 1),
+            sleep=sleep,
+            clock=clock,
+        )
+        result["commands"] = commands
+        result["drained"] = drained
+        parsed_after, live_after = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, with_lists)
+        problems = verify(the_plan.expected, live_after)
+        if problems:
+            msg = "the IPVS table did not converge: " + "; ".join(problems[:5])
+            if len(problems) > 5:
+                msg += f" (and {len(problems) - 5} more)"
+            if batch_errors:
+                msg += "; ipvsadm -R reported: " + ", ".join(f"{e['text']}({e['code']})" for e in batch_errors)
+            raise NotConvergedError(msg, problems, commands, batch_errors)
+        result["services"] = parsed_after["services"]
+    if want_diff:
+        result["diff"] = {"before": M.render_table(live, flavor), "after": M.render_table(the_plan.expected, flavor)}
+    return result
+
+
+def run_module(module, sleep=time.sleep, clock=time.monotonic):
+    """Entry point of plugins/modules/ipvsadm.py: run() and report every error with its context."""
+    params = module.params
+    try:
+        validate_params(params)  # before anything else, even before the binaries are looked up
+    except InputError as err:
+        module.fail_json(msg=str(err), commands=[])
+
+    def get_bin(option, default):
+        return module.get_bin_path(params.get(option) or default, required=True)
+
+    runner = Runner.for_module(module, ipc_file=params.get("ipc_file"))
+    try:
+        result = run(params, runner, get_bin, module.check_mode, module._diff, sleep=sleep, clock=clock)
+    except InputError as err:  # flavour rules after the probe, laddr devices after dpip link show
+        module.fail_json(msg=str(err), commands=[])
+    except ApplyError as err:
+        failed = dict(err.failed)
+        module.fail_json(
+            msg=err.msg,
+            applied=err.applied,
+            commands=[*err.applied, {k: failed[k] for k in ("cmd", "rc", "stdin") if k in failed}],
+            cmd=failed["cmd"],
+            rc=failed["rc"],
+            stdout=failed.get("stdout", ""),
+            stderr=failed.get("stderr", ""),
+            dpvs_errors=err.dpvs_errors,
+            drained=err.drained,
+        )
+    except NotConvergedError as err:
+        module.fail_json(
+            msg=err.msg,
+            not_converged=err.remaining,
+            commands=err.commands,
+            applied=err.commands,
+            dpvs_errors=err.batch_errors,
+        )
+    except CommandError as err:  # a read failed; DaemonDownError's msg starts "DPVS daemon is not reachable"
+        module.fail_json(msg=err.msg, commands=[], dpvs_errors=err.dpvs_errors, **err.to_result())
+    except (ParseError, DpipParseError) as err:
+        module.fail_json(msg=f"unexpected output: {err}", commands=[])
+    module.exit_json(**result)
