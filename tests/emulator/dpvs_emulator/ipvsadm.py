@@ -419,6 +419,8 @@ def parse_range(text):
         port_hi = int(phi) if phi else port_lo
     except ValueError:
         return None
+    if not any(lo_p) and not any(hi_p) and not port_lo and not port_hi:
+        return {"af": af}  # an all-zero range is "no range" (memcmp against zero_range)
     return {"af": af, "min": ntop(af, lo_p), "max": ntop(af, hi_p), "pmin": port_lo,
             "pmax": port_hi}
 
@@ -457,7 +459,7 @@ def parse_match_snat(buf, svc):
             rng = parse_range(val)
             if rng is None:
                 return -1
-            match["srange" if key == "src-range" else "drange"] = rng
+            match["srange" if key == "src-range" else "drange"] = rng if "min" in rng else None
             match["af"] = rng["af"]
             if not svc["af"]:
                 svc["af"] = rng["af"]
