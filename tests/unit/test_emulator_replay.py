@@ -396,3 +396,22 @@ def test_vdev_ports_files_are_valid_json():
     for name in VDEV.values():
         with open(os.path.join(EMULATOR, name)) as handle:
             assert json.load(handle)["ports"][0]["name"] == "dpdk0"
+
+
+def test_fast_json_matches_the_json_module():
+    """The tools read and write the state with CPython's _json when they can; same bytes."""
+    sys.path.insert(0, EMULATOR)
+    try:
+        from dpvs_emulator import fastjson
+    finally:
+        sys.path.remove(EMULATOR)
+    fast_loads, fast_dumps = fastjson._fast()
+    slow_loads, slow_dumps = fastjson._fallback()
+    doc = {"rt": {"addrs": [{"addr": "2001:db8::1", "plen": 64, "ts": 1.5, "bcast": None}],
+                  "flags": [True, False], "name": "d\u00e9v\n\"x\""}, "n": -7}
+    assert fast_dumps(doc) == slow_dumps(doc) == json.dumps(doc, separators=(",", ":"))
+    assert fast_loads(slow_dumps(doc)) == slow_loads(fast_dumps(doc)) == doc
+    assert fast_loads(" [1] \n") == [1]
+    for bad in ("", "[1", "[1] x", "NaN"):
+        with pytest.raises(ValueError):
+            fast_loads(bad)

@@ -1,9 +1,10 @@
 """Shared pieces: DPVS error codes, sockopt ids, address helpers, output and the command log."""
 
 import _socket
-import json
 import os
 import sys
+
+from .fastjson import dumps
 
 AF_INET = _socket.AF_INET
 AF_INET6 = _socket.AF_INET6
@@ -111,7 +112,7 @@ def log_invocation(tool, args, rc, stdin=None):
     entry = {"tool": tool, "argv": list(args), "rc": rc}
     if stdin is not None:
         entry["stdin"] = stdin
-    line = json.dumps(entry) + "\n"
+    line = dumps(entry) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line.encode("utf-8"))

@@ -8,7 +8,6 @@ sockopt library line and the misleading ``Success`` line. The daemon side is ``i
 
 import _socket
 import errno
-import functools
 import os
 import sys
 
@@ -1103,6 +1102,21 @@ def _cmp_addr(af, a, b):
     return r
 
 
+def cmp_to_key(cmp):
+    """functools.cmp_to_key() without importing functools (start-up time)."""
+
+    class Key(object):
+        __slots__ = ("obj",)
+
+        def __init__(self, obj):
+            self.obj = obj
+
+        def __lt__(self, other):
+            return cmp(self.obj, other.obj) < 0
+
+    return Key
+
+
 def cmp_services(s1, s2):
     """libipvs dpvs_cmp_services(), int overflow included."""
     r = _s32(s1["fwmark"] - s2["fwmark"])
@@ -1272,7 +1286,7 @@ def print_service_entry(ctx, svc, fmt):
 
     dests = list(svc["dests"])
     if not fmt & FMT_NOSORT:
-        dests.sort(key=functools.cmp_to_key(cmp_dests))
+        dests.sort(key=cmp_to_key(cmp_dests))
     for dest in dests:
         dname = addrport_to_anyname(dest["af"], dest["addr"], dest["port"], svc["proto"], fmt)
         if not fmt & FMT_RULE and svc["af"] != AF_INET6:
@@ -1306,7 +1320,7 @@ def list_all(ctx, fmt):
         ctx.out.o("IP Virtual Server version %s (size=0)\n" % DPVS_VERSION)
     svcs = ipvs.services(ctx.rt)
     if not fmt & FMT_NOSORT:
-        svcs = sorted(svcs, key=functools.cmp_to_key(cmp_services))
+        svcs = sorted(svcs, key=cmp_to_key(cmp_services))
     print_title(ctx, fmt)
     for svc in svcs:
         print_service_entry(ctx, svc, fmt)

@@ -8,11 +8,11 @@ replaces the state with ``os.replace`` so a reader never sees half a document.
 
 import errno
 import fcntl
-import json
 import os
 import time
 
 from .common import AF_INET6, ntop, pton
+from .fastjson import dumps, loads
 
 FORMAT = 1
 DEFAULT_IPC = "/var/run/dpvs.ipc"
@@ -87,7 +87,7 @@ class Locked(object):
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
             with open(self.path) as handle:
-                self.doc = json.load(handle)
+                self.doc = loads(handle.read())
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 raise
@@ -97,7 +97,7 @@ class Locked(object):
     def save(self, doc):
         tmp = "%s.tmp.%d" % (self.path, os.getpid())
         with open(tmp, "w") as handle:
-            json.dump(doc, handle, separators=(",", ":"))
+            handle.write(dumps(doc))
         os.replace(tmp, self.path)
         self.doc = doc
 
@@ -199,6 +199,8 @@ def load_ports_config(path=None):
     if path is None:
         raw = {"ports": [dict(LAB_PORT)], "workers": 1}
     else:
+        import json  # only at start: its messages name the line and column
+
         try:
             with open(path) as handle:
                 raw = json.load(handle)
