@@ -415,3 +415,35 @@ def test_fast_json_matches_the_json_module():
     for bad in ("", "[1", "[1] x", "NaN"):
         with pytest.raises(ValueError):
             fast_loads(bad)
+
+
+def test_dpvs_binary_starts_a_daemon_on_its_ipc_file(emu):
+    ipc = os.path.join(emu.dir, "x.ipc")
+    env = dict(emu.env)
+    env["DPVS_EMULATOR_PORTS"] = SEED001
+    assert emu.run(["dpvs", "-x", ipc, "--", "-l", "0-1"], env=env) == ("", "", 0)
+    env["DPVS_IPC_FILE"] = ipc
+    assert "4: dpdk3: socket 1 mtu 1500 rx-queue 2 tx-queue 2\n" in emu.run(["dpip", "link", "show"], env=env)[0]
+    assert emu.run(["dpvs", "-x", ipc], env=env) == ("", "dpvs is already running\n", 1)
+    assert emu.run(["dpvs", "-v"]) == ("", "dpvs version: 1.10-2, build on 2026.11.21.05:19:10\n", 0)
+
+
+def test_save_restore_round_trip(emu):
+    """ipvsadm -S | ipvsadm -R after -C gives back what -S can express (lossy: no laddrs)."""
+    emu.ctl("start", SEED001)
+    for argv in (["ipvsadm", "-A", "-t", "10.0.96.204:80", "-s", "rr"],
+                 ["ipvsadm", "-a", "-t", "10.0.96.204:80", "-r", "192.168.229.1:80", "-b", "-w", "3"],
+                 ["ipvsadm", "-A", "-u", "10.0.96.204:53", "-p", "300", "-M", "255.255.255.0"],
+                 ["ipvsadm", "-A", "-t", "[2001:db8::1]:443", "-s", "wrr"],
+                 ["ipvsadm", "-a", "-t", "[2001:db8::1]:443", "-r", "192.168.229.2:443", "-b"],
+                 ["ipvsadm", "-A", "-s", "rr", "-H", "proto=tcp,src-range=192.168.100.0-192.168.100.254,oif=dpdk2"],
+                 ["ipvsadm", "--add-laddr", "-z", "192.168.229.204", "-t", "10.0.96.204:80", "-F", "dpdk0"]):
+        assert emu.run(argv)[2] == 0, argv
+    saved = emu.run(["ipvsadm", "-S", "-n"])[0]
+    assert "--add-laddr" not in saved and saved.count("\n") == 6
+    assert emu.run(["ipvsadm", "-C"])[2] == 0
+    assert emu.run(["ipvsadm", "-R"], stdin=saved) == ("", "", 0)
+    assert emu.run(["ipvsadm", "-S", "-n"])[0] == saved
+    assert "192.168.229.204" not in emu.run(["ipvsadm", "-G"])[0]  # laddrs are not saved
+    assert "sapool" not in emu.run(["dpip", "addr", "show"])[0]
+    assert "sa_free" in emu.run(["dpip", "-s", "addr", "show"])[0]  # -C kept the NIC address
