@@ -6,6 +6,7 @@ and ``build/collections`` on ``sys.path``. Integration tests point
 ``ANSIBLE_COLLECTIONS_PATH`` at the same folder.
 """
 
+import contextlib
 import os
 import sys
 
@@ -20,10 +21,8 @@ EMULATOR_BIN = os.path.join(REPO, "tests", "emulator", "bin")
 def _ensure_link():
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
     if not os.path.islink(LINK):
-        try:
+        with contextlib.suppress(FileExistsError):
             os.symlink(REPO, LINK)
-        except FileExistsError:
-            pass
 
 
 _ensure_link()

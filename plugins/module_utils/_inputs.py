@@ -26,16 +26,16 @@ class InputError(Exception):
         self.path = path
         self.value = value
         self.problem = problem
-        super(InputError, self).__init__("%s: %s (got %r)" % (path, problem, value))
+        super(InputError, self).__init__(f"{path}: {problem} (got {value!r})")
 
 
 def path_join(base, key):
     """``path_join("services[0]", "port")`` -> ``services[0].port``."""
-    return "%s.%s" % (base, key) if base else key
+    return f"{base}.{key}" if base else key
 
 
 def item_path(base, index):
-    return "%s[%d]" % (base, index)
+    return f"{base}[{index}]"
 
 
 def _text(value):
@@ -54,9 +54,9 @@ def ip_address(path, value, family=None):
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
-        raise InputError(path, value, "not a valid IPv4 or IPv6 address")
+        raise InputError(path, value, "not a valid IPv4 or IPv6 address") from None
     if family is not None and addr.version != family:
-        raise InputError(path, value, "must be an IPv%d address" % family)
+        raise InputError(path, value, f"must be an IPv{family} address")
     return addr
 
 
@@ -80,8 +80,8 @@ def ip_interface(path, value, default_plen=True):
     maxlen = addr.max_prefixlen
     plen = maxlen if plen_text is None else int(plen_text)
     if plen > maxlen:
-        raise InputError(path, value, "prefix length must be 0..%d for IPv%d" % (maxlen, addr.version))
-    return ipaddress.ip_interface("%s/%d" % (addr, plen))
+        raise InputError(path, value, f"prefix length must be 0..{maxlen} for IPv{addr.version}")
+    return ipaddress.ip_interface(f"{addr}/{plen}")
 
 
 def ip_network(path, value):
@@ -97,9 +97,7 @@ def ip_network(path, value):
         return "default"
     iface = ip_interface(path, value)
     if iface.network.network_address != iface.ip:
-        raise InputError(
-            path, value, "host bits are set; did you mean %s?" % iface.network
-        )
+        raise InputError(path, value, f"host bits are set; did you mean {iface.network}?")
     return iface.network
 
 
@@ -110,24 +108,24 @@ def port(path, value, allow_zero=False):
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InputError(path, value, "a port must be a number")
+        raise InputError(path, value, "a port must be a number") from None
     if str(number) != _text(value):
         raise InputError(path, value, "a port must be a whole number")
     low = 0 if allow_zero else 1
     if not low <= number <= 65535:
-        raise InputError(path, value, "a port must be %d..65535" % low)
+        raise InputError(path, value, f"a port must be {low}..65535")
     return number
 
 
 def int_range(path, value, low, high):
     if isinstance(value, bool) or value is None:
-        raise InputError(path, value, "a number %d..%d is required" % (low, high))
+        raise InputError(path, value, f"a number {low}..{high} is required")
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InputError(path, value, "must be a number %d..%d" % (low, high))
+        raise InputError(path, value, f"must be a number {low}..{high}") from None
     if not low <= number <= high:
-        raise InputError(path, value, "must be %d..%d" % (low, high))
+        raise InputError(path, value, f"must be {low}..{high}")
     return number
 
 
@@ -139,13 +137,11 @@ def device(path, value, known=None):
     if known is not None:
         known = sorted(known)
         if text not in known:
-            raise InputError(
-                path, value, "no such DPVS device (devices: %s)" % (", ".join(known) or "none")
-            )
+            raise InputError(path, value, "no such DPVS device (devices: %s)" % (", ".join(known) or "none"))
     return text
 
 
 def choice(path, value, choices):
     if value not in choices:
-        raise InputError(path, value, "must be one of %s" % ", ".join(choices))
+        raise InputError(path, value, "must be one of {}".format(", ".join(choices)))
     return value

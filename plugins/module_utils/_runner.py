@@ -53,7 +53,7 @@ class CommandError(Exception):
         self.dpvs_errors = sockopt_errors(stderr)
         if msg is None:
             detail = (stderr or stdout or "").strip().splitlines()
-            msg = "command %s failed with rc=%s%s" % (
+            msg = "command {} failed with rc={}{}".format(
                 " ".join(self.cmd),
                 rc,
                 (": " + " / ".join(detail[-3:])) if detail else "",
@@ -145,10 +145,10 @@ class Runner:
                 environ_update=self.environ,
                 check_rc=False,
             )
-            if rc != 0 and read_only and attempt + 1 < attempts:
-                if any(e["code"] == TRANSIENT_ERR_CODE for e in sockopt_errors(err)):
-                    time.sleep(self.retry_delay * (attempt + 1))
-                    continue
+            transient = any(e["code"] == TRANSIENT_ERR_CODE for e in sockopt_errors(err))
+            if rc != 0 and read_only and attempt + 1 < attempts and transient:
+                time.sleep(self.retry_delay * (attempt + 1))
+                continue
             break
         if record:
             entry = {"cmd": argv, "rc": rc}
@@ -162,8 +162,8 @@ class Runner:
                 rc,
                 out,
                 err,
-                msg="DPVS daemon is not reachable (%s): is dpvs running, and is "
-                "DPVS_IPC_FILE/ipc_file right? Command: %s" % (reason, " ".join(argv)),
+                msg="DPVS daemon is not reachable ({}): is dpvs running, and is "
+                "DPVS_IPC_FILE/ipc_file right? Command: {}".format(reason, " ".join(argv)),
             )
         if rc != 0 and check_rc:
             raise CommandError(argv, rc, out, err)
