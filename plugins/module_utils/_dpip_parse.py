@@ -272,7 +272,9 @@ def parse_addr_show(text, sapool_visible=None):
     ``True`` gives ``sapool`` True/False, ``False`` gives ``None``. Left at
     ``None`` it is guessed from the text: ``True`` when any line has the suffix,
     otherwise ``None`` (plain ``addr show`` cannot tell).
-    With ``-v`` the lcore id prefix (``[NN] ``) is accepted and not returned.
+    With ``-v`` DPVS lists every address once per lcore, each prefixed with the lcore id
+    (``[NN] ``): the prefix is accepted and not returned (the data shape has no key for it),
+    so ``-v`` gives one entry per address and lcore. Modules read ``-s``.
     """
     lines = [line for line in _lines(text) if line]
     if len(lines) % 2:
