@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - imported from elsewhere
     _spec.loader.exec_module(_conftest)
     TRANSCRIPTS = _conftest.TRANSCRIPTS
 
-Transcript = collections.namedtuple("Transcript", "name command exit_code stdout stderr")
+Transcript = collections.namedtuple("Transcript", "command exit_code stdout stderr")
 SequenceEntry = collections.namedtuple("SequenceEntry", "file exit_code command")
 
 # "# stdout_bytes: 604 (ends_with_newline=yes)  stderr_bytes: 0 (ends_with_newline=yes)"
@@ -96,7 +96,6 @@ def load(name):
         counts.group("err_nl") == b"no", END_MARK, name,
     )
     return Transcript(
-        name=name,
         command=command.group("cmd").decode("utf-8"),
         exit_code=int(exit_code.group("rc")),
         stdout=stdout.decode("utf-8"),
