@@ -307,7 +307,7 @@ def test_unknown_device_is_found_with_link_show_only():
     with pytest.raises(InputError) as err:
         S.run_addr(params, runner_for(fake))
     assert err.value.path == "addresses[1].dev" and "dpdk0, dpdk1" in str(err.value)
-    assert [argv[1:] for argv, _ in fake.calls] == [["link", "show"]]
+    assert [argv[1:] for argv, _env in fake.calls] == [["link", "show"]]
     with pytest.raises(InputError) as err:
         S.run_route(route_params([{"prefix": "10.0.96.0/24", "dev": "dpdk0"}], purge_devices=["dpdk7"]),
                     runner_for(fake))
@@ -676,7 +676,7 @@ def test_module_main_results_and_failures():
     assert not ok.failed and ok.result["changed"] is True
     assert ok.result["commands"] == [{"cmd": ["/opt/bin/dpip", "addr", "add", "10.0.96.204/32", "dev", "dpdk0"],
                                       "rc": 0}]
-    assert all(env.get("DPVS_IPC_FILE") == "/run/dpvs-b.ipc" and env.get("LANG") == "C" for _, env in fake.calls)
+    assert all(env.get("DPVS_IPC_FILE") == "/run/dpvs-b.ipc" and env.get("LANG") == "C" for _argv, env in fake.calls)
     assert "diff" in ok.result and any(a["address"] == "10.0.96.204" for a in ok.result["addresses"])
 
     bad = _module_run("routes", route_params([{"prefix": "10.0.96.1/24", "dev": "dpdk0"}]), fake)
