@@ -24,11 +24,10 @@ import time
 
 import pytest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import transcripts
+
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, TESTS)
-
-import transcripts  # noqa: E402
-
 EMULATOR = os.path.join(TESTS, "emulator")
 BIN = os.path.join(EMULATOR, "bin")
 README = os.path.join(EMULATOR, "README.md")
@@ -121,7 +120,7 @@ class Emu(object):
         exe = shutil.which(argv[0], path=env["PATH"])
         assert exe, argv[0]
         proc = subprocess.run(argv, executable=exe, input=stdin, env=env,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         return proc.stdout, proc.stderr, proc.returncode
 
     def ctl(self, *args):
@@ -153,7 +152,7 @@ class Emu(object):
                                         stderr=subprocess.PIPE, text=True)
             consumer = subprocess.run(second, executable=shutil.which(second[0], path=self.env["PATH"]),
                                       env=self.env, stdin=producer.stdout, capture_output=True,
-                                      text=True, timeout=60)
+                                      text=True, timeout=60, check=False)
             producer.stdout.close()
             first_err = producer.stderr.read()
             producer.wait(timeout=60)
@@ -187,7 +186,7 @@ def replay(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ELIGIBLE)
 def test_transcript_byte_for_byte(replay, name):
-    results, _ = replay
+    results, _elapsed = replay
     expected = transcripts.load(name)
     stdout, stderr, rc = results[name]
     assert (stdout, stderr, rc) == (expected.stdout, expected.stderr, expected.exit_code), (
@@ -251,7 +250,7 @@ def test_start_stop_kill_status(emu):
         "[dpvs_getsockopt] scoket msg connection error: No such file or directory\n")
     assert emu.ctl("start")[2] == 0
     assert os.path.exists(emu.ipc)
-    out, _, rc = emu.ctl("status")
+    out, _err, rc = emu.ctl("status")
     assert rc == 0 and out.startswith("running ipc=%s " % emu.ipc)
     assert emu.run(["ipvsadm", "-ln"]) == (
         "IP Virtual Server version 1.10.2 (size=0)\nProt LocalAddress:Port Scheduler Flags\n"
@@ -287,7 +286,7 @@ def test_start_creates_a_unix_socket(emu):
 def test_ports_file_seed001(emu):
     out, err, rc = emu.ctl("start", SEED001)
     assert (rc, err) == (0, "")
-    out, _, _ = emu.run(["dpip", "link", "show"])
+    out, _err, _rc = emu.run(["dpip", "link", "show"])
     names = re.findall(r"^\d+: (\S+): socket (\d+)", out, re.M)
     assert names == [("dpdk0", "0"), ("dpdk1", "0"), ("dpdk2", "1"), ("dpdk3", "1")]
     assert "addr 00:1B:21:AA:00:01 " in out and "addr 00:1B:21:AA:00:04 " in out
@@ -306,7 +305,7 @@ def test_ports_file_seed001(emu):
 def test_ports_file_errors(emu, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"ports": [{"name": "dpdk0", "mac": "zz"}]}')
-    _, err, rc = emu.ctl("start", str(bad))
+    _out, err, rc = emu.ctl("start", str(bad))
     assert rc == 2 and "bad MAC" in err
     bad.write_text('{"ports": [{"name": "dpdk0", "colour": 1}]}')
     assert "unknown keys colour" in emu.ctl("start", str(bad))[1]
@@ -317,7 +316,7 @@ def test_dpvs_ipc_file_selects_the_daemon(emu):
     assert emu.ctl("start")[2] == 0
     env = dict(emu.env)
     env["DPVS_IPC_FILE"] = os.path.join(emu.dir, "other.ipc")
-    _, err, rc = emu.run(["ipvsadm", "-ln"], env=env)
+    _out, err, rc = emu.run(["ipvsadm", "-ln"], env=env)
     assert rc == 2 and "No such file or directory" in err
     del env["DPVS_IPC_FILE"]  # the default path (DPVS_EMULATOR_DEFAULT_IPC here): nothing there
     assert emu.run(["dpip", "addr", "show"], env=env) == (
@@ -388,7 +387,7 @@ def test_prog_name_is_argv0_after_the_first_slash(emu, tmp_path):
     assert emu.run(argv)[1].endswith("\ndpip: not exist\n")
     env = dict(emu.env)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != BIN)
-    proc = subprocess.run([os.path.join(BIN, "dpip"), *argv[1:]], env=env, capture_output=True, text=True)
+    proc = subprocess.run([os.path.join(BIN, "dpip"), *argv[1:]], env=env, capture_output=True, text=True, check=False)
     assert proc.stderr.endswith("\n%s: not exist\n" % os.path.join(BIN, "dpip").split("/", 1)[1])
 
 

@@ -197,12 +197,25 @@ def jhash_32b(words, initval=0):
         a = (a + k[0]) & M32
         b = (b + k[1]) & M32
         c = (c + k[2]) & M32
-        a = (a - c) & M32; a ^= rot(c, 4); c = (c + b) & M32  # noqa: E702
-        b = (b - a) & M32; b ^= rot(a, 6); a = (a + c) & M32  # noqa: E702
-        c = (c - b) & M32; c ^= rot(b, 8); b = (b + a) & M32  # noqa: E702
-        a = (a - c) & M32; a ^= rot(c, 16); c = (c + b) & M32  # noqa: E702
-        b = (b - a) & M32; b ^= rot(a, 19); a = (a + c) & M32  # noqa: E702
-        c = (c - b) & M32; c ^= rot(b, 4); b = (b + a) & M32  # noqa: E702
+        # __jhash_mix(a, b, c)
+        a = (a - c) & M32
+        a ^= rot(c, 4)
+        c = (c + b) & M32
+        b = (b - a) & M32
+        b ^= rot(a, 6)
+        a = (a + c) & M32
+        c = (c - b) & M32
+        c ^= rot(b, 8)
+        b = (b + a) & M32
+        a = (a - c) & M32
+        a ^= rot(c, 16)
+        c = (c + b) & M32
+        b = (b - a) & M32
+        b ^= rot(a, 19)
+        a = (a + c) & M32
+        c = (c - b) & M32
+        c ^= rot(b, 4)
+        b = (b + a) & M32
         k = k[3:]
         length -= 12
     if length == 0:
@@ -212,13 +225,21 @@ def jhash_32b(words, initval=0):
     if length >= 8:
         b = (b + k[1]) & M32
     a = (a + k[0]) & M32
-    c ^= b; c = (c - rot(b, 14)) & M32  # noqa: E702
-    a ^= c; a = (a - rot(c, 11)) & M32  # noqa: E702
-    b ^= a; b = (b - rot(a, 25)) & M32  # noqa: E702
-    c ^= b; c = (c - rot(b, 16)) & M32  # noqa: E702
-    a ^= c; a = (a - rot(c, 4)) & M32  # noqa: E702
-    b ^= a; b = (b - rot(a, 14)) & M32  # noqa: E702
-    c ^= b; c = (c - rot(b, 24)) & M32  # noqa: E702
+    # __jhash_final(a, b, c)
+    c ^= b
+    c = (c - rot(b, 14)) & M32
+    a ^= c
+    a = (a - rot(c, 11)) & M32
+    b ^= a
+    b = (b - rot(a, 25)) & M32
+    c ^= b
+    c = (c - rot(b, 16)) & M32
+    a ^= c
+    a = (a - rot(c, 4)) & M32
+    b ^= a
+    b = (b - rot(a, 14)) & M32
+    c ^= b
+    c = (c - rot(b, 24)) & M32
     return c
 
 

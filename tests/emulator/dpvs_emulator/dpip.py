@@ -927,11 +927,9 @@ def nic_basic(dev):
 def nic_stats(dev):
     s = dev["stats"]
     return ("    %-20s%-20s%-20s%-20s\n" % ("ipackets", "opackets", "ibytes", "obytes")
-            + "    %-20d%-20d%-20d%-20d\n" % (s["ipackets"], s["opackets"], s["ibytes"],
-                                                s["obytes"])
+            + "    %-20d%-20d%-20d%-20d\n" % (s["ipackets"], s["opackets"], s["ibytes"], s["obytes"])
             + "    %-20s%-20s%-20s%-20s\n" % ("ierrors", "oerrors", "imissed", "rx_nombuf")
-            + "    %-20d%-20d%-20d%-20d\n" % (s["ierrors"], s["oerrors"], s["imissed"],
-                                                s["rx_nombuf"])
+            + "    %-20d%-20d%-20d%-20d\n" % (s["ierrors"], s["oerrors"], s["imissed"], s["rx_nombuf"])
             + "    %-20s%-20s\n" % ("mbuf-avail", "mbuf-inuse")
             + "    %-20d%-20d\n" % (dev["mbuf_avail"], dev["mbuf_inuse"]))
 
@@ -950,30 +948,19 @@ def nic_verbose(doc, dev):
     lines = [
         "    %-32s%-32s\n" % ("pci_addr", "driver_name"),
         "    %-32s%-32s\n" % (i["pci_addr"], i["driver_name"]),
-        "    %-16s%-16s%-16s%-16s\n" % ("if_index", "min_rx_bufsize", "max_rx_pktlen",
-                                       "max_mac_addrs"),
-        "    %-16u%-16u%-16u%-16u\n" % (i["if_index"], i["min_rx_bufsize"], i["max_rx_pktlen"],
-                                       i["max_mac_addrs"]),
-        "    %-16s%-16s%-16s%-16s\n" % ("max_rx_queues", "max_tx_queues", "max_hash_addrs",
-                                       "max_vfs"),
-        "    %-16u%-16u%-16u%-16u\n" % (i["max_rx_queues"], i["max_tx_queues"],
-                                       i["max_hash_addrs"], i["max_vfs"]),
-        "    %-16s%-16s%-16s%-16s\n" % ("max_vmdq_pools", "rx_ol_capa", "tx_ol_capa",
-                                       "reta_size"),
-        "    %-16u0x%-14X0x%-14X%-16u\n" % (i["max_vmdq_pools"], i["rx_ol_capa"],
-                                           i["tx_ol_capa"], i["reta_size"]),
-        "    %-16s%-16s%-16s%-16s\n" % ("hash_key_size", "flowtype_rss_ol", "vmdq_que_base",
-                                       "vmdq_que_num"),
+        "    %-16s%-16s%-16s%-16s\n" % ("if_index", "min_rx_bufsize", "max_rx_pktlen", "max_mac_addrs"),
+        "    %-16u%-16u%-16u%-16u\n" % (i["if_index"], i["min_rx_bufsize"], i["max_rx_pktlen"], i["max_mac_addrs"]),
+        "    %-16s%-16s%-16s%-16s\n" % ("max_rx_queues", "max_tx_queues", "max_hash_addrs", "max_vfs"),
+        "    %-16u%-16u%-16u%-16u\n" % (i["max_rx_queues"], i["max_tx_queues"], i["max_hash_addrs"], i["max_vfs"]),
+        "    %-16s%-16s%-16s%-16s\n" % ("max_vmdq_pools", "rx_ol_capa", "tx_ol_capa", "reta_size"),
+        "    %-16u0x%-14X0x%-14X%-16u\n" % (i["max_vmdq_pools"], i["rx_ol_capa"], i["tx_ol_capa"], i["reta_size"]),
+        "    %-16s%-16s%-16s%-16s\n" % ("hash_key_size", "flowtype_rss_ol", "vmdq_que_base", "vmdq_que_num"),
         "    %-16u0x%-14X%-16u%-16u\n" % (i["hash_key_size"], i["flowtype_rss_ol"],
-                                         i["vmdq_que_base"], i["vmdq_que_num"]),
-        "    %-16s%-16s%-16s%-16s\n" % ("rx_desc_max", "rx_desc_min", "rx_desc_align",
-                                       "vmdq_pool_base"),
-        "    %-16u%-16u%-16u%-16u\n" % (i["rx_desc_max"], i["rx_desc_min"], i["rx_desc_align"],
-                                       i["vmdq_pool_base"]),
-        "    %-16s%-16s%-16s%-16s\n" % ("tx_desc_max", "tx_desc_min", "tx_desc_align",
-                                       "speed_capa"),
-        "    %-16u%-16u%-16u%-16u\n" % (i["tx_desc_max"], i["tx_desc_min"], i["tx_desc_align"],
-                                       i["speed_capa"]),
+                                          i["vmdq_que_base"], i["vmdq_que_num"]),
+        "    %-16s%-16s%-16s%-16s\n" % ("rx_desc_max", "rx_desc_min", "rx_desc_align", "vmdq_pool_base"),
+        "    %-16u%-16u%-16u%-16u\n" % (i["rx_desc_max"], i["rx_desc_min"], i["rx_desc_align"], i["vmdq_pool_base"]),
+        "    %-16s%-16s%-16s%-16s\n" % ("tx_desc_max", "tx_desc_min", "tx_desc_align", "speed_capa"),
+        "    %-16u%-16u%-16u%-16u\n" % (i["tx_desc_max"], i["tx_desc_min"], i["tx_desc_align"], i["speed_capa"]),
     ]
     pairs = queue_cpus(doc, dev)
     if pairs:
@@ -997,11 +984,9 @@ def link_nic_show(ctx, conf, name):
         if code:
             return code
         if conf.interval:
-            block = ("    %-16s%-16s%-16s%-16s\n" % ("ipackets/pps", "opackets/pps",
-                                                   "ibytes/Bps", "obytes/Bps")
+            block = ("    %-16s%-16s%-16s%-16s\n" % ("ipackets/pps", "opackets/pps", "ibytes/Bps", "obytes/Bps")
                      + "    %-16d%-16d%-16d%-16d\n" % (0, 0, 0, 0)
-                     + "    %-16s%-16s%-16s%-16s\n" % ("ierrors/pps", "oerrors/pps",
-                                                       "imissed/pps", "rx_nombuf/pps")
+                     + "    %-16s%-16s%-16s%-16s\n" % ("ierrors/pps", "oerrors/pps", "imissed/pps", "rx_nombuf/pps")
                      + "    %-16d%-16d%-16d%-16d\n" % (0, 0, 0, 0))
             ctx.out.o(block * max(conf.count, 1))
         else:
@@ -1022,25 +1007,24 @@ def cpu_queues(ctx, cid):
         if dev["kind"] != "phys":
             continue
         pairs = queue_cpus(ctx.lock.doc, dev)
-        items += ["%s:rx%d" % (dev["name"], q) for q, (rx, _) in enumerate(pairs)
+        items += ["%s:rx%d" % (dev["name"], q) for q, (rx, _tx) in enumerate(pairs)
                   if rx == cid and q < dev["rx_queues"]]
-        items += ["%s:tx%d" % (dev["name"], q) for q, (_, tx) in enumerate(pairs)
+        items += ["%s:tx%d" % (dev["name"], q) for q, (_rx, tx) in enumerate(pairs)
                   if tx == cid and q < dev["tx_queues"]]
     return "".join("%-16s" % item for item in items)
 
 
 def link_cpu_show(ctx, conf, cid):
     workers = ctx.lock.doc["config"]["workers"]
-    code, _ = ctx.get(SO_NETIF_LCORE_BASIC,
-                      lambda rt: (EDPVS_OK, None) if 0 <= cid <= workers else (EDPVS_INVAL, None))
+    code, _unused = ctx.get(SO_NETIF_LCORE_BASIC,
+                            lambda rt: (EDPVS_OK, None) if 0 <= cid <= workers else (EDPVS_INVAL, None))
     if code:
         return code
     socket = ctx.lock.doc["config"]["ports"][0]["socket"] if ctx.lock.doc["config"]["ports"] else 0
     queues = cpu_queues(ctx, cid)
     ctx.out.o("%d: cpu%d: socket %d\n    queues %s\n" % (cid + 1, cid, socket, queues or "none"))
     if conf.stats:
-        ctx.out.o("    %-20s%-20s%-20s%-20s\n" % ("lcore_loop", "pktburst", "zpktburst",
-                                                 "fpktburst")
+        ctx.out.o("    %-20s%-20s%-20s%-20s\n" % ("lcore_loop", "pktburst", "zpktburst", "fpktburst")
                   + "    %-20d%-20d%-20d%-20d\n" % (0, 0, 0, 0)
                   + "    %-20s%-20s%-20s\n" % ("z2hpktburst", "h2fpktburst", "dropped")
                   + "    %-20d%-20d%-20d\n" % (0, 0, 0)
@@ -1060,7 +1044,7 @@ def link_cmd(ctx, conf):
             return EDPVS_INVAL
         if is_cpu:
             if name == "cpu":
-                code, _ = ctx.get(SO_NETIF_LCORE_MASK, lambda rt: EDPVS_OK)
+                code, _unused = ctx.get(SO_NETIF_LCORE_MASK, lambda rt: EDPVS_OK)
                 if code:
                     ctx.out.e("Fail to get configured CPU information: %s.\n" % strerror(code))
                     return code
@@ -1168,4 +1152,3 @@ def main(argv):
     out.flush()
     log_invocation("dpip", args, code)
     return code
-

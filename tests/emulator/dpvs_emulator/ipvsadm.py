@@ -405,14 +405,14 @@ def parse_range(text):
             return None
         ports = rest[1:] if rest else ""
     else:
-        ips, _, ports = text.partition(":")
+        ips, _sep, ports = text.partition(":")
         af = AF_INET
-    lo, _, hi = ips.partition("-")
+    lo, _sep, hi = ips.partition("-")
     lo_p = pton(af, lo)
     hi_p = pton(af, hi) if hi else lo_p
     if lo_p is None or hi_p is None:
         return None
-    plo, _, phi = ports.partition("-")
+    plo, _sep, phi = ports.partition("-")
     try:
         port_lo = int(plo) if plo else 0
         port_hi = int(phi) if phi else port_lo
@@ -820,7 +820,7 @@ def parse_options(ctx, argv, ce, state):
             fail(ctx, 2, "invalid option `%s'" % popt.bad())
 
     if ce["cmd"] == CMD_TIMEOUT:
-        values = [popt.get_arg() for _ in range(3)]
+        values = [popt.get_arg() for _i in range(3)]
         if None in values:
             fail(ctx, 2, "--set option requires 3 timeout values")
         for value in values:
@@ -838,7 +838,7 @@ def _atoi(text):
 
 
 def _sockpair_ok(text):
-    proto, _, rest = text.partition(":")
+    proto, _sep, rest = text.partition(":")
     if not proto.startswith(("tcp", "udp", "sctp")):
         return False
     af = AF_INET6 if "[" in rest else AF_INET
@@ -884,8 +884,7 @@ def generic_opt_check(ctx, cmd, options):
 
 def svc_key(svc):
     af = svc["af"] or AF_INET
-    return {"af": af, "proto": svc["proto"], "addr": svc["addr"] or ("::" if af == AF_INET6
-                                                                      else "0.0.0.0"),
+    return {"af": af, "proto": svc["proto"], "addr": svc["addr"] or ("::" if af == AF_INET6 else "0.0.0.0"),
             "port": svc["port"], "fwmark": svc["fwmark"], "match": svc["match"]}
 
 
@@ -1013,8 +1012,7 @@ def update_service_by_options(ctx, svc, options):
     entry["proxy_protocol"] = svc["proxy_protocol"]
     if options & OPT_NETMASK:
         entry["netmask"] = svc["netmask"]
-    for option, flag in ((OPT_SYNPROXY, "synproxy"), (OPT_EXPIRE_QUIESCENT_CONN,
-                                                       "expire-quiescent")):
+    for option, flag in ((OPT_SYNPROXY, "synproxy"), (OPT_EXPIRE_QUIESCENT_CONN, "expire-quiescent")):
         if options & option:
             flags = [f for f in flags if f != flag] + ([flag] if flag in svc["flags"] else [])
     if options & OPT_ONEPACKET and "ops" not in flags:
@@ -1035,8 +1033,7 @@ def laddr_cmd(ctx, cmd, svc, laddr):
     packed = pton(af, laddr["addr"])
     plen = 32 if af == AF_INET else 128
     if cmd == CMD_ADDLADDR:
-        ctx.so(SO_IFADDR_ADD, netstack.addr_add(rt, af, packed, plen, laddr["ifname"],
-                                                 sapool=True))
+        ctx.so(SO_IFADDR_ADD, netstack.addr_add(rt, af, packed, plen, laddr["ifname"], sapool=True))
         ctx.dirty = True
         return ctx.so(SO_LADDR_ADD, ipvs.laddr_add(rt, svc_key(svc), af, laddr["addr"],
                                                    laddr["ifname"]))
@@ -1254,7 +1251,7 @@ def print_service_entry(ctx, svc, fmt):
             out.append(" --ops")
     elif fmt & (FMT_STATS | FMT_RATE):
         out.append("%-33s" % name)
-        for _ in range(5):
+        for _i in range(5):
             print_largenum(out, 0, fmt)
     else:
         out.append("%s %s" % (name, svc["sched"]))
@@ -1296,7 +1293,7 @@ def print_service_entry(ctx, svc, fmt):
                                                    dest["weight"]))
         elif fmt & FMT_STATS:
             out.append("  -> %-28s" % dname)
-            for _ in range(5):
+            for _i in range(5):
                 print_largenum(out, 0, fmt)
             out.append("\n")
         elif fmt & FMT_RATE:
