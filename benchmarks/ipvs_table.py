@@ -199,6 +199,9 @@ def play(target, args, playbook, variables):
     purelib = sysconfig.get_paths()["purelib"]
     if os.path.isdir(os.path.join(purelib, "ansible_collections")):
         paths.append(purelib)
+    config = os.path.join(target.workdir, "ansible.cfg")  # empty: no user or tree config applies
+    with open(config, "w") as handle:
+        handle.write("[defaults]\n")
     env = dict(target.env)
     env.update(
         {
@@ -208,7 +211,7 @@ def play(target, args, playbook, variables):
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_LOCALHOST_WARNING": "0",
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-            "ANSIBLE_CONFIG": os.devnull,
+            "ANSIBLE_CONFIG": config,
             "ANSIBLE_LOCAL_TEMP": os.path.join(target.workdir, "ansible-tmp"),
         }
     )

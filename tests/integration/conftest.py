@@ -1,8 +1,8 @@
 """Fixtures of the emulator tier (the tools are in emutier.py).
 
 Every test gets its own emulator (state file, IPC socket path and command logs in its tmp dir):
-tests share nothing and are safe under pytest-xdist (``-n 2 --dist loadgroup``: the bad-input
-cases share one playbook run per xdist group).
+tests share nothing and are safe under pytest-xdist (``-n 2``); the bad-input cases share one
+playbook run per pytest run, whichever workers they land on.
 """
 
 import pytest

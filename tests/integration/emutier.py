@@ -231,7 +231,8 @@ def is_write(entry):
     raise AssertionError(f"unknown tool in the emulator log: {entry!r}")
 
 
-# the reads of playbooks/tasks/snapshot.yml, in its order
+# the reads of playbooks/tasks/snapshot.yml, in its order, each listing followed by a separator line
+SNAPSHOT_SEPARATOR = "@@@@\n"
 SNAPSHOT_KEYS = ("addr", "route", "route6", "ipvs", "laddr")
 SNAPSHOT_ARGV = (
     ("dpip", "-s", "addr", "show"),
@@ -269,10 +270,16 @@ class Emulator:
         for key in list(env):
             if key.startswith("DPVS_"):
                 del env[key]
-        env["PATH"] = EMULATOR_BIN + os.pathsep + env.get("PATH", "")
+        # the tools are `#!/usr/bin/env python3` scripts: give them the running interpreter
+        # directly (a pyenv shim in front of python3 costs ~100 ms per call)
+        pybin = os.path.join(self.dir, "pybin")
+        os.makedirs(pybin, exist_ok=True)
+        if not os.path.exists(os.path.join(pybin, "python3")):
+            os.symlink(sys.executable, os.path.join(pybin, "python3"))
+        env["PATH"] = os.pathsep.join([EMULATOR_BIN, pybin, env.get("PATH", "")])
         env["DPVS_EMULATOR_STATE"] = self.state
         env["DPVS_EMULATOR_LOG"] = self.own_log
-        env["LANG"] = env["LC_ALL"] = "C"
+        env["LANG"] = env["LC_ALL"] = "C.UTF-8"  # ansible-core refuses non-UTF-8 locales
         self.base_env = env
 
     # -- environment ------------------------------------------------------------------------
@@ -436,8 +443,7 @@ class PlaybookResult:
 
     def snapshot(self, name):
         """The state read by tasks/snapshot.yml, keyed like Emulator.snapshot()."""
-        results = self[f"Snapshot {name}"]["results"]
-        return dict(zip(SNAPSHOT_KEYS, (item["stdout"] for item in results)))
+        return dict(zip(SNAPSHOT_KEYS, self[f"Snapshot {name}"]["stdout"].split(SNAPSHOT_SEPARATOR)))
 
     def explain(self):
         return f"rc={self.rc} stats={self.stats}\nstderr: {self.stderr[-3000:]}"
@@ -452,6 +458,10 @@ class Ansible:
         self.runs = 0
         self.local_tmp = os.path.join(self.dir, "ansible-tmp")
         os.makedirs(self.local_tmp, exist_ok=True)
+        # an empty config: no ansible.cfg of the user or of the working tree changes the runs
+        self.config = os.path.join(self.dir, "ansible.cfg")
+        with open(self.config, "w") as handle:
+            handle.write("[defaults]\n")
 
     def env(self):
         # No DPVS_IPC_FILE: the playbooks pass ipc_file (the module option under test).
@@ -469,7 +479,7 @@ class Ansible:
                 "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
                 "ANSIBLE_LOCAL_TEMP": self.local_tmp,
                 "ANSIBLE_HOME": os.path.join(self.dir, "ansible-home"),
-                "ANSIBLE_CONFIG": os.devnull,
+                "ANSIBLE_CONFIG": self.config,
                 "ANSIBLE_FORKS": "1",
             }
         )

@@ -5,10 +5,15 @@ logs its dpip/ipvsadm calls to its own file, so "no command ran" is checked per 
 that need live state (does a device exist?) may read, never write.
 """
 
-import pytest
-from emutier import Ansible, Emulator, as_text, is_write
+import fcntl
+import json
+import os
+import subprocess
 
-pytestmark = [pytest.mark.parallel_safe, pytest.mark.xdist_group("bad_inputs")]
+import pytest
+from emutier import Ansible, Emulator, PlaybookResult, as_text, is_write
+
+pytestmark = pytest.mark.parallel_safe
 
 V4 = {"vip": "10.0.96.204", "port": 80, "scheduler": "rr"}
 RS = {"ip": "192.168.229.1", "port": 80}
@@ -88,10 +93,7 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def bad_input_run(tmp_path_factory):
-    """One playbook run of every case against one emulator."""
-    workdir = tmp_path_factory.mktemp("bad-inputs")
+def run_all_cases(workdir):
     emu = Emulator(workdir)
     emu.start()
     try:
@@ -100,9 +102,32 @@ def bad_input_run(tmp_path_factory):
             for case_id, module, args, _path, _live in CASES
         ]
         run = Ansible(emu, workdir).play("steps.yml", {"steps": steps})
-        yield emu, run
     finally:
         emu.ctl("stop", check=False)
+    return emu, run
+
+
+@pytest.fixture(scope="module")
+def bad_input_run(tmp_path_factory):
+    """One playbook run of every case against one emulator, once per pytest run.
+
+    Under pytest-xdist the cases may land on several workers: the first one runs the playbook
+    (under a lock), the others read its saved output and command logs.
+    """
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if uid is None:
+        return run_all_cases(tmp_path_factory.mktemp("bad-inputs"))
+    shared = tmp_path_factory.getbasetemp().parent / f"bad-inputs-{uid}"
+    shared.mkdir(exist_ok=True)
+    saved = shared / "run.json"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            _emu, run = run_all_cases(shared)
+            saved.write_text(json.dumps({"rc": run.rc, "stdout": run.stdout, "stderr": run.stderr, "argv": run.argv}))
+    data = json.loads(saved.read_text())
+    proc = subprocess.CompletedProcess(data["argv"], data["rc"], data["stdout"], data["stderr"])
+    return Emulator(shared), PlaybookResult(proc, data["argv"])
 
 
 def test_there_are_enough_cases():
