@@ -470,8 +470,6 @@ class Ansible:
             {
                 "ANSIBLE_COLLECTIONS_PATH": collections_path(),
                 "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-                "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-                "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
                 "ANSIBLE_PIPELINING": "1",
                 "ANSIBLE_RETRY_FILES_ENABLED": "0",
                 "ANSIBLE_NOCOLOR": "1",
