@@ -299,6 +299,7 @@ class Emulator:
             capture_output=True,
             text=True,
             timeout=60,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -330,6 +331,7 @@ class Emulator:
             text=True,
             input=stdin,
             timeout=60,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -514,7 +516,9 @@ class Ansible:
         if diff:
             argv.append("--diff")
         argv.extend(args)
-        proc = subprocess.run(argv, env=self.env(), cwd=self.dir, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            argv, env=self.env(), cwd=self.dir, capture_output=True, text=True, timeout=300, check=False
+        )
         return PlaybookResult(proc, argv)
 
 
