@@ -75,7 +75,7 @@ unit:
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 integration:
-	$(BIN)/pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
 
 test: setup
 	@.ci/timed lint        $(MAKE) --no-print-directory lint
