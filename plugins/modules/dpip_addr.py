@@ -89,16 +89,9 @@ options:
         P(dpvs.cluster.ipvsadm#module) module's laddrs.
     type: bool
     default: false
-  ipc_file:
-    description:
-      - The DPVS control socket (C(dpvs -x FILE)), exported to dpip as E(DPVS_IPC_FILE).
-      - When omitted dpip uses its default, C(/var/run/dpvs.ipc).
-    type: path
-  dpip_path:
-    description:
-      - The dpip binary, a name looked up in E(PATH) or an absolute path.
-    type: str
-    default: dpip
+extends_documentation_fragment:
+  - dpvs.cluster.dpvs
+  - dpvs.cluster.dpvs.ATTRIBUTES
 notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands).

@@ -37,21 +37,10 @@ options:
     elements: str
     choices: [all, links, addresses, routes, neighbours, vlans, services, laddrs, stats]
     default: [all]
-  ipc_file:
-    description:
-      - The DPVS control socket (C(dpvs -x FILE)), exported to dpip and ipvsadm as E(DPVS_IPC_FILE).
-      - When omitted the tools use their default, C(/var/run/dpvs.ipc).
-    type: path
-  dpip_path:
-    description:
-      - The dpip binary, a name looked up in E(PATH) or an absolute path.
-    type: str
-    default: dpip
-  ipvsadm_path:
-    description:
-      - The DPVS ipvsadm binary, a name looked up in E(PATH) or an absolute path.
-    type: str
-    default: ipvsadm
+extends_documentation_fragment:
+  - dpvs.cluster.dpvs
+  - dpvs.cluster.dpvs.IPVSADM
+  - dpvs.cluster.dpvs.INFO_ATTRIBUTES
 notes:
   - Supports check mode (it only reads).
 seealso:

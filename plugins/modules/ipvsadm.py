@@ -245,22 +245,16 @@ options:
         C(dpip addr add LIP/32 dev IF sapool) (DPVS removes it even while other services use it). Needs dpip.
     type: bool
     default: true
-  ipc_file:
-    description:
-      - The DPVS control socket (C(dpvs -x FILE)), exported to ipvsadm and dpip as E(DPVS_IPC_FILE).
-      - When omitted the tools use their default, C(/var/run/dpvs.ipc).
-    type: path
   dpip_path:
     description:
       - The dpip binary, a name looked up in E(PATH) or an absolute path. Used to check laddr devices, to find
         the device of a live laddr being removed and to put back shared local addresses.
     type: str
     default: dpip
-  ipvsadm_path:
-    description:
-      - The ipvsadm binary, a name looked up in E(PATH) or an absolute path.
-    type: str
-    default: ipvsadm
+extends_documentation_fragment:
+  - dpvs.cluster.dpvs
+  - dpvs.cluster.dpvs.IPVSADM
+  - dpvs.cluster.dpvs.ATTRIBUTES
 notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands); no write command runs.
