@@ -15,6 +15,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import moduledocs
 import transcripts
 from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_parse as P
 from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_state as S
@@ -727,7 +728,7 @@ def _spec(spec):
 
 @pytest.mark.parametrize("module", [dpip_addr, dpip_route])
 def test_documentation_matches_argument_spec(module):
-    doc = yaml.safe_load(module.DOCUMENTATION)
+    doc = moduledocs.documentation(module)
     assert doc["version_added"] == "0.1.0" and doc["author"] == "dpvs.cluster contributors (@dpvs-cluster)"
     assert _doc_options(doc["options"]) == _spec(module.ARGUMENT_SPEC)
     yaml.safe_load(module.EXAMPLES)

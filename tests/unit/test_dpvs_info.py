@@ -12,6 +12,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import moduledocs
 import transcripts
 from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
 from ansible_collections.dpvs.cluster.plugins.modules import dpvs_info
@@ -140,7 +141,7 @@ def test_laddrs_of_a_vip_port_shared_by_tcp_and_udp_are_read_per_service():
 
 
 def test_documentation_matches_argument_spec():
-    doc = yaml.safe_load(dpvs_info.DOCUMENTATION)
+    doc = moduledocs.documentation(dpvs_info)
     opts = doc["options"]
     assert set(opts) == set(dpvs_info.ARGUMENT_SPEC)
     for name, spec in dpvs_info.ARGUMENT_SPEC.items():
