@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: dpvs_conf_changes
-short_description: Classify a dpvs.conf change into restart (<init>) and reload (<normal>) changes
+short_description: Classify a dpvs.conf change into restart (init) and reload (normal) changes
 version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
@@ -38,7 +38,7 @@ RETURN = r"""
 _value:
   description:
     - C(init) (changes that need a restart), C(normal) (changes a SIGHUP applies), each a list of
-      C(path: old -> new) strings, and C(new) (true when there was no old file).
+      strings like C(path - old -> new), and C(new) (true when there was no old file).
   type: dict
 """
 

@@ -23,7 +23,7 @@ options:
     type: dict
     required: true
   overrides:
-    description: dpvs.conf values to change, e.g. C({ipvs_defs: {conn: {conn_pool_size: 65536}}}).
+    description: "dpvs.conf values to change, for example C({ipvs_defs: {conn: {conn_pool_size: 65536}}})."
     type: dict
   version:
     description: The DPVS version the file is for (1.9.4 to 1.10.x).

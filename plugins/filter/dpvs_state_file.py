@@ -13,7 +13,7 @@ version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
   - Validates a list the way M(dpvs.cluster.dpip_addr) (V(addresses)) or M(dpvs.cluster.dpip_route) (V(routes))
-    does, and returns the document the C(dpvs_network) role writes as C(addresses.json) / C(routes.json):
+    does, and returns the document the C(dpvs_network) role writes as C(addresses.json) or C(routes.json),
     the normalised present entries and the C(dpip ... add) argument lists a fresh DPVS needs.
 options:
   _input:
