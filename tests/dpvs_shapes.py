@@ -308,7 +308,7 @@ def role_defaults(**overrides):
     values.pop("dpvs_lip_count")  # refers to another role's variable
     values.update(overrides)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    for _ in range(5):  # defaults refer to defaults (dpvs_conf_path -> dpvs_root)
+    for _round in range(5):  # defaults refer to defaults (dpvs_conf_path -> dpvs_root)
         values = {
             key: env.from_string(value).render(**values) if isinstance(value, str) and "{{" in value else value
             for key, value in values.items()

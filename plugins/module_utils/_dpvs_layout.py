@@ -355,7 +355,7 @@ def layout(
         if workers in (None, "auto"):
             total = min(
                 [AUTO_WORKERS_CAP, MAX_QUEUES, sum(len(usable[node]) for node in nic_nodes)]
-                + [limit for limit, _, _ in queue_limits]
+                + [entry[0] for entry in queue_limits]
             )
             if total < 1:
                 raise InputError(

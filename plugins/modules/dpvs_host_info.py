@@ -88,7 +88,7 @@ pci_devices:
   returned: always
   type: dict
   sample:
-    0000:01:00.0: {present: true, numa_node: 0, kernel_driver: ixgbe, vendor: "0x8086", device: "0x10fb"}
+    "0000:01:00.0": {present: true, numa_node: 0, kernel_driver: ixgbe, vendor: "0x8086", device: "0x10fb"}
 vhost_net:
   description: Whether the vhost-net device exists.
   returned: always

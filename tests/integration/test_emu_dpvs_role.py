@@ -69,7 +69,7 @@ def unit(path):
         for line in handle:
             line = line.strip()
             if line and not line.startswith(("#", ";", "[")):
-                key, _, value = line.partition("=")
+                key, _sep, value = line.partition("=")
                 values.setdefault(key, []).append(value)
     return values
 
@@ -79,7 +79,7 @@ def run_unit_command(emulator, service, key, extra_env=None):
     unit's Environment= lines."""
     env = emulator.env(with_ipc=False)
     for item in service.get("Environment", []):
-        name, _, value = item.partition("=")
+        name, _sep, value = item.partition("=")
         env[name] = value
     env.update(extra_env or {})
     (command,) = service[key]

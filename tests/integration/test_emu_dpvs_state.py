@@ -51,14 +51,14 @@ RULES = [
 ]
 
 
-def write_state(directory, addresses=ADDRESSES, routes=ROUTES, rules=RULES):
+def write_state(directory, addresses=None, routes=None, rules=None):
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "addresses.json"), "w") as handle:
-        json.dump(addresses, handle)
+        json.dump(ADDRESSES if addresses is None else addresses, handle)
     with open(os.path.join(directory, "routes.json"), "w") as handle:
-        json.dump(routes, handle)
+        json.dump(ROUTES if routes is None else routes, handle)
     with open(os.path.join(directory, "ipvsadm.rules"), "w") as handle:
-        handle.write("".join(line + "\n" for line in rules))
+        handle.write("".join(line + "\n" for line in (RULES if rules is None else rules)))
 
 
 def script(emulator, *args):
