@@ -47,6 +47,20 @@ options:
       - The vhost-net device that DPVS 1.10's virtio-user KNI opens.
     type: path
     default: /dev/vhost-net
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+    description:
+      - Changes nothing, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs on the DPVS host, whose sysfs it reads.
 notes:
   - Supports check mode (it only reads).
 seealso:
