@@ -170,3 +170,17 @@ def test_ipvsadm_rules_keep_laddrs_and_dpvs_options():
     assert ipvsadm_rules([]) == []
     with pytest.raises(InputError, match=r"services\[0\].real_servers\[0\].port"):
         ipvsadm_rules([{"vip": "10.0.96.204", "port": 80, "real_servers": [{"ip": "192.168.229.1"}]}])
+
+
+def test_dpvs_host_info_documentation_matches_argument_spec():
+    import yaml
+    from ansible_collections.dpvs.cluster.plugins.modules import dpvs_host_info
+
+    doc = yaml.safe_load(dpvs_host_info.DOCUMENTATION)
+    assert set(doc["options"]) == set(dpvs_host_info.ARGUMENT_SPEC)
+    for name, spec in dpvs_host_info.ARGUMENT_SPEC.items():
+        assert doc["options"][name]["type"] == spec["type"], name
+        assert doc["options"][name].get("default") == spec.get("default"), name
+        assert doc["options"][name].get("elements") == spec.get("elements"), name
+    returned = yaml.safe_load(dpvs_host_info.RETURN)
+    assert set(returned) == {"numa_nodes", "isolated_cpus", "pci_devices", "vhost_net", "dpvs_running", "dpvs_pid"}
