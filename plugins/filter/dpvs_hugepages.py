@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: dpvs_hugepages
+short_description: Estimate the hugepage memory DPVS needs per NUMA node, and compare it with the host's
+version_added: 0.1.0
+author: dpvs.cluster contributors (@dpvs-cluster)
+description:
+  - An estimate, not a measurement. From a dpvs.conf it adds up what DPVS allocates at start on each NUMA node
+    (packet pool and connection pool on every node, an IPv4 reassembly table per lcore, sa_pool arrays per local
+    address and worker, NIC descriptor rings, a fixed EAL overhead) plus a margin. C(docs/dpvs_conf.md) gives the
+    formula and where each term comes from.
+options:
+  _input:
+    description: The dpvs.conf text.
+    type: str
+    required: true
+  layout:
+    description: The result of P(dpvs.cluster.dpvs_layout#filter) for the host (lcore and port NUMA nodes).
+    type: dict
+    required: true
+  lip_count:
+    description: The number of FullNAT local addresses (each gets sa_pool arrays on every worker).
+    type: int
+    default: 0
+  host:
+    description: The facts of M(dpvs.cluster.dpvs_host_info); when given, C(nodes) compares need and hugepages.
+    type: dict
+  margin:
+    description: Relative margin added to the sum.
+    type: float
+    default: 0.1
+"""
+
+EXAMPLES = r"""
+- name: Need per node
+  ansible.builtin.debug:
+    msg: "{{ (conf_text | dpvs.cluster.dpvs_hugepages(layout, lip_count=2)).per_node_mib }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - C(per_node) (bytes), C(per_node_mib), C(terms) (node, what, bytes), C(lip_count), C(margin), C(estimate) (true)
+      and, with C(host), C(nodes) (per node C(need_mib), C(free_mib), C(reserved_mib), C(fits_free), C(fits_reserved)).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_conf import ConfError
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_memory import compare, estimate
+
+
+def dpvs_hugepages(conf_text, layout, lip_count=0, host=None, margin=0.1):
+    try:
+        need = estimate(str(conf_text), layout, lip_count=int(lip_count), margin=float(margin))
+    except ConfError as err:
+        raise AnsibleFilterError(f"dpvs_hugepages: the dpvs.conf does not parse: {err}") from None
+    if host is not None:
+        need["nodes"] = compare(need, host)
+    return need
+
+
+class FilterModule:
+    def filters(self):
+        return {"dpvs_hugepages": dpvs_hugepages}
