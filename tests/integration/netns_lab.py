@@ -272,17 +272,11 @@ class Ansible:
         )
         return PlayResult(proc, argv)
 
-    def in_forwarder(self, playbook, variables, check=False, diff=False):
+    def in_forwarder(self, playbook, variables, check=False, diff=False, host="forwarder", namespace="B"):
         """``ip netns exec B ansible-playbook`` on host ``forwarder`` (local connection)."""
         inventory = self._write(
             "inventory.json",
-            {
-                "all": {
-                    "hosts": {
-                        "forwarder": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-                    }
-                }
-            },
+            {"all": {"hosts": {host: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}},
         )
         extra = self._write("vars.json", variables)
         argv = [ansible_playbook_bin(), "-i", inventory, "-e", "@" + extra, os.path.join(PLAYBOOKS, playbook)]
@@ -290,7 +284,7 @@ class Ansible:
             argv.append("--check")
         if diff:
             argv.append("--diff")
-        return self._run(argv, namespace="B")
+        return self._run(argv, namespace=namespace)
 
     def across(self, playbook, inventory, variables=None):
         """A playbook over several namespaces (each host's interpreter runs in its namespace)."""
