@@ -221,7 +221,7 @@ def test_verify_play_passes_through_the_forwarder_and_fails_on_a_dropped_port(la
                     }
                 }
             },
-            "kernel_lb_clients": {
+            "clients": {
                 "hosts": {"A": {"ansible_connection": "local", "ansible_python_interpreter": lab.interpreter("A")}}
             },
         }

@@ -267,3 +267,18 @@ def test_parse_save_errors(text, problem):
 
 def test_fixtures_exist():
     assert len(glob.glob(os.path.join(FIXTURES, "iptables-save-*.txt"))) == 2
+
+
+def test_the_seed000_example_inventory_is_valid():
+    import yaml
+
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "inventories")
+    with open(os.path.join(root, "kernel_lb", "group_vars", "kernel_lb.yml")) as handle:
+        group = yaml.safe_load(handle)
+    with open(os.path.join(root, "kernel_lb", "host_vars", "forwarder1.yml")) as handle:
+        host = yaml.safe_load(handle)
+    forwards, address = group["kernel_forwarder_forwards"], host["kernel_forwarder_address"]
+    assert kf.problems(forwards, address) == []
+    rules = kf.desired_rules(forwards, address)
+    assert len(rules) == 33
+    assert {rule["destination_port"] for rule in rules} == {str(port) for port in SEED_PORTS}
