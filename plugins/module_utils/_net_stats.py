@@ -93,9 +93,7 @@ def parse_snmp(text):
             continue
         names = pending[1]
         if len(fields) != len(names):
-            raise StatsFormatError(
-                f"line {number}: {section} has {len(names)} counter names but {len(fields)} values"
-            )
+            raise StatsFormatError(f"line {number}: {section} has {len(names)} counter names but {len(fields)} values")
         try:
             values = [int(field) for field in fields]
         except ValueError:

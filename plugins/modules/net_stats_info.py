@@ -127,7 +127,7 @@ FILES = {"snmp": ("net", "snmp"), "softnet": ("net", "softnet_stat")}
 
 def read_proc(proc_path, subset):
     path = os.path.join(proc_path, *FILES[subset])
-    with open(path, "r") as handle:
+    with open(path) as handle:
         return handle.read()
 
 
@@ -152,7 +152,7 @@ def main():
     for subset in sorted(subsets):
         try:
             texts[subset] = read_proc(module.params["proc_path"], subset)
-        except (IOError, OSError) as exc:
+        except OSError as exc:
             module.fail_json(msg=f"cannot read the {subset} counters: {to_native(exc)}")
     try:
         result = collect(snmp_text=texts.get("snmp"), softnet_text=texts.get("softnet"))

@@ -18,7 +18,7 @@ description:
     up to O(timeout) seconds for the answers.
   - Every datagram starts with C(dpvs-probe PORT SEQ); an echo server that sends the payload back (and may append
     to it) is matched datagram by datagram, so RV(answered) counts distinct datagrams answered.
-  - Reports where the answers came from (RV(reply_sources)): behind a NAT forwarder they must come from the
+  - Reports where the answers came from (RV(reply_sources)); behind a NAT forwarder they must come from the
     address the probe sent to.
   - The probe changes no state on the host it runs on (it is a client); it runs in check mode too, and always
     reports RV(changed=false).
@@ -129,7 +129,9 @@ reply_sources:
   elements: str
   sample: ["10.11.7.199:7890", "10.11.7.199:7891"]
 ports:
-  description: Per port (as a string key), C(sent), C(send_errors), C(answered), C(lost), C(duplicates), C(reply_sources).
+  description:
+    - Per port (as a string key), C(sent), C(send_errors), C(answered), C(lost), C(duplicates) and
+      C(reply_sources).
   returned: always
   type: dict
   sample:

@@ -16,6 +16,7 @@ sysctl act in B), or across namespaces with one interpreter wrapper per namespac
 callback.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -84,10 +85,8 @@ class Lab:
         for name in self.ns.values():
             pids = self._ip("netns", "pids", name, check=False).stdout.split()
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
             self._ip("netns", "del", name, check=False)
 
     def exists(self):
@@ -211,7 +210,11 @@ class PlayResult:
         failed = {
             host: {
                 name: [result.get("msg")]
-                + [item.get("msg") for item in result.get("results", []) if isinstance(item, dict) and item.get("failed")]
+                + [
+                    item.get("msg")
+                    for item in result.get("results", [])
+                    if isinstance(item, dict) and item.get("failed")
+                ]
                 for name, result in tasks.items()
                 if result.get("failed")
             }

@@ -172,7 +172,10 @@ def test_kernel_forwarder_seed000_in_namespaces(lab, ansible, files, record_prop
     assert sorted(changed_items(removal.task("Rules | remove the rules the inventory no longer declares"))) == sorted(
         f"{TAG} udp/{REMOVED} {role}" for role in ("dnat", "snat", "reply-snat")
     )
-    for step in ("Rules | put the old nat table back", "Rules | restore the new nat table, rolled back unless the controller reconnects"):  # fmt: skip
+    for step in (
+        "Rules | put the old nat table back",
+        "Rules | restore the new nat table, rolled back unless the controller reconnects",
+    ):
         assert removal.task(step)["changed"] is True, step
     flushed = removal.task("Conntrack | forget the flows of removed or changed forwards")["results"]
     assert [item["item"] for item in flushed] == [

@@ -12,7 +12,12 @@ import subprocess
 import pytest
 from netns_lab import Ansible, Lab
 
-GLOBAL_KEYS = ("net.core.rmem_max", "net.core.wmem_max", "net.core.netdev_max_backlog", "net.netfilter.nf_conntrack_max")
+GLOBAL_KEYS = (
+    "net.core.rmem_max",
+    "net.core.wmem_max",
+    "net.core.netdev_max_backlog",
+    "net.netfilter.nf_conntrack_max",
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +66,7 @@ def per_namespace_vars(path, **extra):
 def test_net_tuning_sysctl_in_a_namespace(lab, tmp_path):
     ansible = Ansible(lab, tmp_path / "ansible")
     path = str(tmp_path / "sysctl.d" / "60-dpvs-net-tuning.conf")
-    host_before = {key: host_sysctl(key) for key in GLOBAL_KEYS + ("net.core.somaxconn", "net.ipv4.ip_forward")}
+    host_before = {key: host_sysctl(key) for key in (*GLOBAL_KEYS, "net.core.somaxconn", "net.ipv4.ip_forward")}
     live_before = lab.sysctl("B", "net.core.somaxconn")
 
     def play(variables, check=False):

@@ -54,7 +54,7 @@ def test_parse_save_with_counters_gives_the_same_rules(captured):
 
 def test_rule_fields_of_a_captured_snat_rule():
     line = (
-        '-A POSTROUTING -d 10.11.7.239/32 -p udp -m udp --dport 7892:7894 -m conntrack --ctstate DNAT -m comment'
+        "-A POSTROUTING -d 10.11.7.239/32 -p udp -m udp --dport 7892:7894 -m conntrack --ctstate DNAT -m comment"
         ' --comment "dpvs.cluster kernel_forwarder udp/7892-7894 snat" -j SNAT --to-source 10.11.7.199'
     )
     chain, argv = save.parse_save("*nat\n" + line + "\nCOMMIT\n")["nat"]["rules"][0]
@@ -83,7 +83,7 @@ def test_desired_rules_match_what_iptables_saved(captured):
     assert plan["kept"] == len(desired) == 9 + 2 + 4
     # the extra copy of 7890's DNAT goes; seed 000's untagged rules are not ours
     assert [kf.rule_text(rule) for rule in plan["remove"]] == [
-        '-A PREROUTING -s 10.11.7.84/32 -d 10.11.7.199/32 -p udp --dport 7890 -m comment'
+        "-A PREROUTING -s 10.11.7.84/32 -d 10.11.7.199/32 -p udp --dport 7890 -m comment"
         ' --comment "dpvs.cluster kernel_forwarder udp/7890 dnat" -j DNAT --to-destination 10.11.7.239'
     ]
     assert [rule["unknown"] for rule in plan["foreign"]] == [["-i", "eth0"]]
@@ -102,11 +102,11 @@ def test_seed000_rules_per_port():
     rules = kf.desired_rules(forwards, "10.11.7.199")
     assert len(rules) == 33
     assert [kf.rule_text(rule) for rule in rules[:3]] == [
-        '-A PREROUTING -s 10.11.7.84/32 -d 10.11.7.199/32 -p udp --dport 7890 -m comment'
+        "-A PREROUTING -s 10.11.7.84/32 -d 10.11.7.199/32 -p udp --dport 7890 -m comment"
         ' --comment "dpvs.cluster kernel_forwarder udp/7890 dnat" -j DNAT --to-destination 10.11.7.239',
         "-A POSTROUTING -d 10.11.7.239/32 -p udp --dport 7890 -m conntrack --ctstate DNAT -m comment"
         ' --comment "dpvs.cluster kernel_forwarder udp/7890 snat" -j SNAT --to-source 10.11.7.199',
-        '-A POSTROUTING -s 10.11.7.239/32 -p udp --sport 7890 -m comment'
+        "-A POSTROUTING -s 10.11.7.239/32 -p udp --sport 7890 -m comment"
         ' --comment "dpvs.cluster kernel_forwarder udp/7890 reply-snat" -j SNAT --to-source 10.11.7.199',
     ]
     # the seed's script: no -d (any destination), SNAT of everything sent to C:P, no reply SNAT
@@ -122,7 +122,9 @@ def test_dropping_a_port_removes_its_three_rules_and_flushes_its_flows():
     live = [dict(rule, unknown=[]) for rule in before]
     plan = kf.plan(after, live)
     assert plan["add"] == []
-    assert [rule["comment"] for rule in plan["remove"]] == [f"{TAG} udp/7895 {role}" for role in ("dnat", "snat", "reply-snat")]
+    assert [rule["comment"] for rule in plan["remove"]] == [
+        f"{TAG} udp/7895 {role}" for role in ("dnat", "snat", "reply-snat")
+    ]
     assert kf.plan(after, live, purge=False)["remove"] == []
     assert filters.kernel_forwarder_conntrack(plan["remove"]) == [
         ["-D", "-p", "udp", "--orig-dst", "10.11.7.199", "--orig-port-dst", "7895"]
@@ -139,7 +141,10 @@ def test_a_changed_backend_replaces_the_rules():
 
 def test_conntrack_flushes_of_ranges():
     removed = kf.desired_rules(
-        [{"ports": ["7890-7892"], "backend": "10.0.0.2"}, {"ports": ["1-65535"], "backend": "10.0.0.3", "protocol": "tcp"}],
+        [
+            {"ports": ["7890-7892"], "backend": "10.0.0.2"},
+            {"ports": ["1-65535"], "backend": "10.0.0.3", "protocol": "tcp"},
+        ],
         "10.0.0.1",
         match_destination=False,
     )
