@@ -21,7 +21,7 @@ description:
   - Reports where the answers came from (RV(reply_sources)); behind a NAT forwarder they must come from the
     address the probe sent to.
   - The probe changes no state on the host it runs on (it is a client); it runs in check mode too, and always
-    reports RV(changed=false).
+    reports C(changed=false).
   - Does not fail when datagrams are lost; a play decides with RV(lost) and RV(answered) (see the
     C(playbooks/verify_kernel_forwarder.yml) of the collection).
 options:
@@ -61,7 +61,7 @@ options:
       - Local address to send from; by default the kernel picks it.
     type: str
 notes:
-  - Supports check mode (it sends the burst: a probe is a read).
+  - Supports check mode; it sends the burst then too (a probe reads, it changes no state).
 seealso:
   - module: dpvs.cluster.net_stats_info
 """

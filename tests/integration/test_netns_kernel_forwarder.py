@@ -49,7 +49,7 @@ def files(tmp_path_factory):
     }
 
 
-def forwarder_vars(files, ports=SEED_PORTS, **extra):
+def forwarder_vars(files, ports=tuple(SEED_PORTS), **extra):
     variables = {
         "kernel_forwarder_address": B_CLIENT_SIDE,
         "kernel_forwarder_snat_address": B_SERVER_SIDE,
