@@ -158,6 +158,12 @@ class Lab:
         header, values = (line for line in lines if line and line[0] == "Udp:")
         return int(values[header.index(counter)])
 
+    def conntrack_flows(self, port, name="B"):
+        """How many UDP conntrack entries in ``name`` go to ``port`` (conntrack -L)."""
+        proc = self.run(name, "conntrack", "-L", "-p", "udp", "--orig-port-dst", port, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return len([line for line in proc.stdout.splitlines() if line.startswith("udp")])
+
     def sysctl(self, name, key):
         return self.run(name, "sysctl", "-n", key).stdout.strip()
 

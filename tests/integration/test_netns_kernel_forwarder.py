@@ -60,6 +60,9 @@ def forwarder_vars(files, ports=tuple(SEED_PORTS), **extra):
         "kernel_forwarder_sysctl_file": files["sysctl"],
         "kernel_forwarder_persist_file": files["persist"],
         "kernel_forwarder_state_dir": files["state"],
+        # long enough that the burst's flows are still tracked when port 7895 is dropped
+        # (a short burst is not a stream: its entries live nf_conntrack_udp_timeout seconds)
+        "kernel_forwarder_conntrack_udp_timeout": 300,
     }
     variables.update(extra)
     return variables
@@ -127,7 +130,7 @@ def test_kernel_forwarder_seed000_in_namespaces(lab, ansible, files, record_prop
     reply = [line for line in rules if f"-s {C_ADDR}/32" in line and "--sport" in line]
     assert len(reply) == 11
     assert lab.sysctl("B", "net.ipv4.ip_forward") == "1"
-    assert lab.sysctl("B", "net.netfilter.nf_conntrack_udp_timeout") == "30"
+    assert lab.sysctl("B", "net.netfilter.nf_conntrack_udp_timeout") == "300"
     assert lab.sysctl("B", "net.netfilter.nf_conntrack_udp_timeout_stream") == "120"
     sysctl_file = read(files["sysctl"])
     assert "net.ipv4.ip_forward=1" in sysctl_file.splitlines()
@@ -166,6 +169,7 @@ def test_kernel_forwarder_seed000_in_namespaces(lab, ansible, files, record_prop
 
     # --- port 7895 dropped from the inventory, with the confirm-or-rollback path ----------
     kept = [port for port in SEED_PORTS if port != REMOVED]
+    assert lab.conntrack_flows(REMOVED) >= 1  # the burst's flow on 7895, NATed to C
     removal_vars = forwarder_vars(files, ports=kept, kernel_forwarder_rollback="always")
     removal = ansible.in_forwarder("kernel_forwarder.yml", removal_vars)
     assert removal.rc == 0, removal.explain()
@@ -181,7 +185,8 @@ def test_kernel_forwarder_seed000_in_namespaces(lab, ansible, files, record_prop
     assert [item["item"] for item in flushed] == [
         ["-D", "-p", "udp", "--orig-dst", B_CLIENT_SIDE, "--orig-port-dst", str(REMOVED)]
     ]
-    assert flushed[0]["changed"] is True, flushed[0]  # the burst's flow on 7895 was still tracked
+    assert flushed[0]["changed"] is True, flushed[0]
+    assert lab.conntrack_flows(REMOVED) == 0
     left = lab.tagged_rules()
     assert len(left) == 30 and not [line for line in left if str(REMOVED) in line], left
     assert sum(1 for line in read(files["persist"]).splitlines() if TAG in line) == 30
