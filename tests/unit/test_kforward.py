@@ -288,3 +288,13 @@ def test_the_seed000_example_inventory_is_valid():
     assert len(rules) == 33
     ports = {rule["destination_port"] or rule["source_port"] for rule in rules}
     assert ports == {str(port) for port in SEED_PORTS}
+
+
+def test_ipvs_services_are_accepted_by_the_ipvsadm_model():
+    from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_model
+
+    services = kf.ipvs_services([{"ports": ["7890-7891"], "backend": "10.11.7.239", "scheduler": "rr"}], "10.11.7.199")
+    desired = _ipvs_model.normalize(services, flavor="kernel")
+    assert [svc["key"] for svc in desired] == [("udp", "10.11.7.199", 7890), ("udp", "10.11.7.199", 7891)]
+    assert {svc["options"]["scheduler"] for svc in desired} == {"rr"}
+    assert desired[0]["real_servers"][0]["forward"] == "masq"

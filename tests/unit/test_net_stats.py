@@ -157,3 +157,37 @@ def test_deltas_ignore_ansible_result_noise():
     assert all(value == 0 for value in delta["errors"].values())
     assert delta["errors"]
     assert all(value == 0 for section in delta["snmp"].values() for value in section.values())
+
+
+def run_module(tmp_path, args):
+    """net_stats_info as Ansible runs it: a process reading its arguments from a JSON file."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ansible_collections.dpvs.cluster.plugins.modules.net_stats_info", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": os.pathsep.join(sys.path), "LANG": "C.UTF-8"},
+    )
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_the_module_reads_a_proc_tree_and_reports_deltas(tmp_path):
+    proc_root = tmp_path / "proc"
+    (proc_root / "net").mkdir(parents=True)
+    (proc_root / "net" / "snmp").write_text(fixture("snmp-netns-after-udp-*.txt"))
+    (proc_root / "net" / "softnet_stat").write_text(fixture("softnet_stat-host-*.txt"))
+    rc, before = run_module(tmp_path, {"proc_path": str(proc_root)})
+    assert rc == 0 and before["changed"] is False
+    assert before["errors"]["Udp.NoPorts"] == 3 and before["softnet_totals"]["processed"] == 0x7 + 0x106F
+    (proc_root / "net" / "snmp").write_text(fixture("snmp-netns-rcvbuf-overflow-*.txt"))
+    rc, after = run_module(tmp_path, {"proc_path": str(proc_root), "gather_subset": ["snmp"], "baseline": before})
+    assert rc == 0 and "softnet" not in after
+    assert after["delta"]["errors"]["Udp.RcvbufErrors"] == 199
+    rc, failed = run_module(tmp_path, {"proc_path": str(tmp_path / "nowhere")})
+    assert rc == 1 and failed["msg"].startswith("cannot read the snmp counters"), failed
