@@ -24,6 +24,21 @@ description:
   - C(/proc/net/snmp) is per network namespace (the module reports the namespace it runs in);
     C(/proc/net/softnet_stat) is global to the host.
   - Never changes anything.
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+    description:
+      - Changes nothing, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs on the host whose counters it reads, in the network namespace it runs in (C(/proc/net/snmp) is per
+        namespace).
 options:
   gather_subset:
     description:
@@ -43,7 +58,6 @@ options:
     type: path
     default: /proc
 notes:
-  - Supports check mode (it only reads).
   - softnet columns are 32-bit counters; a single wrap between two readings is accounted for in RV(delta).
 seealso:
   - name: Monitoring and tuning the Linux networking stack (receiving data)

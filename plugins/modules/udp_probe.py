@@ -24,6 +24,20 @@ description:
     reports C(changed=false).
   - Does not fail when datagrams are lost; a play decides with RV(lost) and RV(answered) (see the
     C(playbooks/verify_kernel_forwarder.yml) of the collection).
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Sends the burst in check mode too (a probe is a client and changes no state).
+  diff_mode:
+    support: none
+    description:
+      - Changes nothing, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs on the client that sends the burst (any host with a network path to O(host)).
 options:
   host:
     description:
@@ -60,8 +74,6 @@ options:
     description:
       - Local address to send from; by default the kernel picks it.
     type: str
-notes:
-  - Supports check mode; it sends the burst then too (a probe reads, it changes no state).
 seealso:
   - module: dpvs.cluster.net_stats_info
 """
