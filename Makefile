@@ -18,7 +18,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export ANSIBLE_LOCALHOST_WARNING := False
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
-APT_PACKAGES := iproute2 iptables ipvsadm rsync
+APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack
 PYTEST_ARGS ?=
 
 .PHONY: demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
