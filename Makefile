@@ -3,6 +3,7 @@
 #   make test         setup + lint + sanity + unit + integration (the README's test command)
 #   make lint | sanity | unit | integration | bench
 #   make lab-up | lab-down | lab-ssh VM=lb1 | lab-ping | lab-status    the VM lab (docs/lab.md)
+#   make lab-molecule                 the molecule scenario in the lab VMs (not part of `make test` yet)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -22,7 +23,7 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
 APT_PACKAGES := iproute2 iptables ipvsadm rsync
 PYTEST_ARGS ?=
 
-.PHONY: lab-setup lab-image lab-up lab-down lab-status lab-ssh lab-ping
+.PHONY: lab-setup lab-image lab-up lab-down lab-status lab-ssh lab-ping lab-molecule
 .PHONY: demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
@@ -55,8 +56,8 @@ yamllint:
 	$(BIN)/yamllint --strict .
 
 ruff:
-	$(BIN)/ruff check plugins tests benchmarks tools
-	$(BIN)/ruff format --check plugins tools
+	$(BIN)/ruff check plugins tests benchmarks tools molecule
+	$(BIN)/ruff format --check plugins tools molecule
 
 ansible-lint:
 	$(BIN)/ansible-lint --profile production --strict
@@ -134,3 +135,6 @@ lab-ssh:
 
 lab-ping: collection-link
 	$(BIN)/ansible -i inventories/lab all -m ansible.builtin.ping
+
+lab-molecule: lab-setup venv collection-link
+	$(BIN)/molecule test
