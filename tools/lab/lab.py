@@ -421,6 +421,8 @@ def read_pid(name):
 
 def port_free(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as qemu's forward does: connections of a VM just stopped (TIME_WAIT) do not hold the port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -569,13 +571,16 @@ def cmd_up(args):
     image = image_dir()
     accel = choose_accel(image)
     peers = link_peers(vms)
-    started = []
+    to_start = []
     for name in names:
         if read_pid(name) is not None:
             log(f"up: {name} already runs (make lab-down first for a fresh disk)")
-            continue
-        if not port_free(vms[name]["ssh_port"]):
+        elif not port_free(vms[name]["ssh_port"]):  # checked for all before any VM starts
             raise LabError(f"{name}: 127.0.0.1:{vms[name]['ssh_port']} is taken by another process")
+        else:
+            to_start.append(name)
+    started = []
+    for name in to_start:
         start_vm(name, vms[name], image, accel, peers)
         started.append(name)
     log(f"up: started {', '.join(started) or 'nothing'} with {accel}")
