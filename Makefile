@@ -2,6 +2,8 @@
 #   make setup        install what the checks need (Debian packages when root, a venv, collections)
 #   make test         setup + lint + sanity + unit + integration (the README's test command)
 #   make lint | sanity | unit | integration | bench
+#   make lab-up | lab-down | lab-ssh VM=lb1 | lab-ping | lab-status    the VM lab (docs/lab.md)
+#   make lab-molecule                 the molecule scenario in the lab VMs (not part of `make test` yet)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -21,6 +23,7 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
 APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack
 PYTEST_ARGS ?=
 
+.PHONY: lab-setup lab-image lab-up lab-down lab-status lab-ssh lab-ping lab-molecule
 .PHONY: demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
@@ -53,8 +56,8 @@ yamllint:
 	$(BIN)/yamllint --strict .
 
 ruff:
-	$(BIN)/ruff check plugins tests benchmarks
-	$(BIN)/ruff format --check plugins
+	$(BIN)/ruff check plugins tests benchmarks tools molecule
+	$(BIN)/ruff format --check plugins tools molecule
 
 ansible-lint:
 	$(BIN)/ansible-lint --profile production --strict
@@ -106,3 +109,32 @@ demo: setup
 	  grep -Eq 'changed=0 +unreachable=0 +failed=0' $(DEMO)/second-run.txt; \
 	  dpip addr show; dpip route show; ipvsadm -ln; ipvsadm -G; \
 	  dpvs-emulator stop
+
+# The VM lab (docs/lab.md): Debian 12 VMs under qemu, described by inventories/lab. Big files go
+# to DPVS_LAB_DIR (default /var/cache/dpvs-lab). VMS="lb1 rs1" starts a subset.
+LAB := $(BIN)/python tools/lab/lab.py
+VMS ?=
+lab-setup:
+	$(LAB) setup
+
+lab-image: lab-setup venv
+	$(LAB) image
+
+lab-up: lab-setup venv collection-link
+	$(LAB) up $(VMS)
+
+lab-down:
+	$(LAB) down $(VMS)
+
+lab-status:
+	$(LAB) status
+
+lab-ssh:
+	@test -n "$(VM)" || { echo "usage: make lab-ssh VM=lb1 [CMD='ip -br link']"; exit 2; }
+	$(LAB) ssh $(VM) $(CMD)
+
+lab-ping: collection-link
+	$(BIN)/ansible -i inventories/lab all -m ansible.builtin.ping
+
+lab-molecule: lab-setup venv collection-link
+	$(BIN)/molecule test
