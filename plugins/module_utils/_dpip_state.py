@@ -356,74 +356,100 @@ def _addr_protected(addr, purge_sapool):
     return addr["sapool"] is not False and not purge_sapool
 
 
-def plan_addresses(live, desired, dpip="dpip"):
-    """Live addresses (parser shape) + normalised desired options -> ordered actions.
+class _Table:
+    """How one dpip table is reconciled: its noun, identity, argv, rendering and rules."""
 
-    Order: removals (state absent, then purge, sorted), then changed addresses
-    (``del`` + ``add``: a brief disruption), then new ones, in declared order.
+    def __init__(self, noun, key, add_argv, del_argv, render, sort_key, live_shape, changes, protected):
+        self.noun = noun
+        self.key = key
+        self.add_argv = add_argv
+        self.del_argv = del_argv
+        self.render = render
+        self.sort_key = sort_key
+        self.live_shape = live_shape
+        self.changes = changes
+        self.protected = protected
+
+
+def _reconcile(table, live, entries, purge_devices, dpip):
+    """Live objects (parser shape) + normalised declared entries -> ordered actions.
+
+    Order: removals (state absent, then purge on the named devices, sorted), then changed
+    objects (``del`` + ``add``: a brief disruption), then new ones, in declared order.
+    ``purge_devices`` is None when purge is off.
     """
+    noun = table.noun
     live_by_key = {}
-    for addr in live:
-        live_by_key.setdefault(_addr_key(addr), addr)
+    for obj in live:
+        live_by_key.setdefault(table.key(obj), obj)
     removals, replacements, additions = [], [], []
     declared = set()
-    for entry in desired["addresses"]:
-        key = _addr_key(entry)
+    for entry in entries:
+        key = table.key(entry)
         declared.add(key)
         current = live_by_key.get(key)
         if entry["state"] == "absent":
             if current is not None:
                 removals.append(
                     Action(
-                        addr_del_argv(dpip, current),
-                        f"delete address {render_address(current)} (state=absent)",
+                        table.del_argv(dpip, current),
+                        f"delete {noun} {table.render(current)} (state=absent)",
                         "del",
                         current,
                     )
                 )
             continue
-        wanted = _addr_live_shape(entry)
+        wanted = table.live_shape(entry)
         if current is None:
-            additions.append(Action(addr_add_argv(dpip, entry), f"add address {render_address(wanted)}", "add", wanted))
+            additions.append(Action(table.add_argv(dpip, entry), f"add {noun} {table.render(wanted)}", "add", wanted))
             continue
-        changes = _addr_changes(current, entry)
+        changes = table.changes(current, entry)
         if changes:
             why = ", ".join(changes)
             replacements.append(
                 Action(
-                    addr_del_argv(dpip, current),
-                    f"delete address {render_address(current)} to re-add it ({why})",
+                    table.del_argv(dpip, current),
+                    f"delete {noun} {table.render(current)} to re-add it ({why})",
                     "del",
                     current,
                 )
             )
             replacements.append(
-                Action(
-                    addr_add_argv(dpip, entry),
-                    f"re-add address {render_address(wanted)} ({why})",
-                    "add",
-                    wanted,
-                )
+                Action(table.add_argv(dpip, entry), f"re-add {noun} {table.render(wanted)} ({why})", "add", wanted)
             )
-    if desired["purge"]:
-        devices = set(entry["dev"] for entry in desired["addresses"]) | set(desired["purge_devices"])
+    if purge_devices is not None:
+        devices = set(entry["dev"] for entry in entries) | set(purge_devices)
         purged = [
-            addr
-            for addr in live
-            if addr["dev"] in devices
-            and _addr_key(addr) not in declared
-            and not _addr_protected(addr, desired["purge_sapool"])
+            obj for obj in live if obj["dev"] in devices and table.key(obj) not in declared and not table.protected(obj)
         ]
-        for addr in sorted(purged, key=_addr_sort_key):
+        for obj in sorted(purged, key=table.sort_key):
             removals.append(
                 Action(
-                    addr_del_argv(dpip, addr),
-                    f"delete address {render_address(addr)} (not declared, purge)",
+                    table.del_argv(dpip, obj),
+                    f"delete {noun} {table.render(obj)} (not declared, purge)",
                     "del",
-                    addr,
+                    obj,
                 )
             )
     return removals + replacements + additions
+
+
+def plan_addresses(live, desired, dpip="dpip"):
+    """Live addresses (parser shape) + normalised desired options -> ordered actions
+    (see ``_reconcile`` for the order)."""
+    table = _Table(
+        "address",
+        _addr_key,
+        addr_add_argv,
+        addr_del_argv,
+        render_address,
+        _addr_sort_key,
+        _addr_live_shape,
+        _addr_changes,
+        lambda addr: _addr_protected(addr, desired["purge_sapool"]),
+    )
+    purge_devices = desired["purge_devices"] if desired["purge"] else None
+    return _reconcile(table, live, desired["addresses"], purge_devices, dpip)
 
 
 def simulate(live, plan, key):
@@ -711,63 +737,21 @@ def plan_routes(live, desired, addresses=(), links=(), dpip="dpip"):
 
     ``addresses`` (live, parser shape) tell which routes DPVS made for its own
     addresses (never purged); ``links`` give the MTU a new route will show.
-    Order: removals (absent, purge), then changed routes (``del`` + ``add``), then new ones.
+    The order is ``_reconcile``'s.
     """
-    live_by_key = {}
-    for route in live:
-        live_by_key.setdefault(_route_key(route), route)
-    removals, replacements, additions = [], [], []
-    declared = set()
-    for entry in desired["routes"]:
-        key = _route_key(entry)
-        declared.add(key)
-        current = live_by_key.get(key)
-        if entry["state"] == "absent":
-            if current is not None:
-                removals.append(
-                    Action(
-                        route_del_argv(dpip, current),
-                        f"delete route {render_route(current)} (state=absent)",
-                        "del",
-                        current,
-                    )
-                )
-            continue
-        wanted = _route_live_shape(entry, links)
-        if current is None:
-            additions.append(Action(route_add_argv(dpip, entry), f"add route {render_route(wanted)}", "add", wanted))
-            continue
-        changes = _route_changes(current, entry)
-        if changes:
-            why = ", ".join(changes)
-            replacements.append(
-                Action(
-                    route_del_argv(dpip, current),
-                    f"delete route {render_route(current)} to re-add it ({why})",
-                    "del",
-                    current,
-                )
-            )
-            replacements.append(
-                Action(route_add_argv(dpip, entry), f"re-add route {render_route(wanted)} ({why})", "add", wanted)
-            )
-    if desired["purge"]:
-        devices = set(entry["dev"] for entry in desired["routes"]) | set(desired["purge_devices"])
-        purged = [
-            route
-            for route in live
-            if route["dev"] in devices and _route_key(route) not in declared and not _route_is_auto(route, addresses)
-        ]
-        for route in sorted(purged, key=_route_sort_key):
-            removals.append(
-                Action(
-                    route_del_argv(dpip, route),
-                    f"delete route {render_route(route)} (not declared, purge)",
-                    "del",
-                    route,
-                )
-            )
-    return removals + replacements + additions
+    table = _Table(
+        "route",
+        _route_key,
+        route_add_argv,
+        route_del_argv,
+        render_route,
+        _route_sort_key,
+        lambda entry: _route_live_shape(entry, links),
+        _route_changes,
+        lambda route: _route_is_auto(route, addresses),
+    )
+    purge_devices = desired["purge_devices"] if desired["purge"] else None
+    return _reconcile(table, live, desired["routes"], purge_devices, dpip)
 
 
 def render_routes(routes):
