@@ -23,6 +23,13 @@ def devices(argv):
     return [argv[i + 1] for i, arg in enumerate(argv) if arg == "-device"]
 
 
+def vm_args(argv):
+    """The per-VM kernel arguments: qemu's SMBIOS OEM string, which GRUB reads into $lab_vm_cmdline."""
+    smbios = argv[argv.index("-smbios") + 1]
+    assert smbios.startswith("type=11,value=")
+    return smbios[len("type=11,value=") :].split()
+
+
 def test_lab_inventory_describes_three_vms():
     assert sorted(VMS) == ["client1", "lb1", "rs1"]
     assert [VMS[name]["ssh_port"] for name in ("lb1", "rs1", "client1")] == [2221, 2222, 2223]
@@ -33,8 +40,8 @@ def test_dpvs_vm_has_numa_iommu_and_nics_on_their_nodes():
     assert argv[argv.index("-machine") + 1] == "q35"
     assert argv[argv.index("-smp") + 1] == "2,sockets=2,cores=1,threads=1"
     assert "node,nodeid=0,cpus=0-0,memdev=mem0" in argv and "node,nodeid=1,cpus=1-1,memdev=mem1" in argv
-    assert "memory-backend-ram,id=mem1,size=1024M" in argv
-    assert "intel_iommu=on" in argv[argv.index("-append") + 1].split()
+    assert "memory-backend-ram,id=mem1,size=2048M" in argv  # room for a 1 GB hugepage per node
+    assert vm_args(argv) == ["systemd.hostname=lb1", "intel_iommu=on"]
     dev = devices(argv)
     assert dev.index("intel-iommu") < min(i for i, d in enumerate(dev) if "netdev=" in d)  # before the NICs
     # enp33s0: e1000e at 0000:21:00.0 on node 1 = expander bus 0x20, root port, NIC behind it
@@ -58,8 +65,16 @@ def test_links_join_the_two_ends():
 def test_pc_vm_has_no_numa_or_iommu():
     argv = argv_of("rs1")
     assert argv[argv.index("-machine") + 1] == "pc" and "-numa" not in argv
-    assert "intel-iommu" not in devices(argv) and "intel_iommu=on" not in argv[argv.index("-append") + 1]
+    assert "intel-iommu" not in devices(argv) and vm_args(argv) == ["systemd.hostname=rs1"]
     assert "e1000e,netdev=nic0,mac=52:54:00:00:02:02,bus=pci.0,addr=0x4" in devices(argv)
+
+
+def test_vms_boot_grub_from_the_image_not_a_kernel():
+    argv = argv_of("lb1")
+    assert argv[argv.index("-kernel") + 1] == "/img/grub.img"
+    # the kernel, initrd and shared arguments come from the VM's own /boot/grub/grub.cfg, and a
+    # guest reboot must come back through GRUB
+    assert "-initrd" not in argv and "-append" not in argv and "-no-reboot" not in argv
 
 
 def test_kvm_uses_the_host_cpu():

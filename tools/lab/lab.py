@@ -14,7 +14,7 @@ host_vars file has a ``lab_vm`` mapping; docs/lab.md describes it. Big files liv
 (default /var/cache/dpvs-lab), never in the repository:
 
     ssh/id_ed25519             the lab's SSH key (baked into the image as root's authorized key)
-    images/<recipe hash>/      image.raw (ext4), vmlinuz, initrd.img, recipe.txt, build.log
+    images/<recipe hash>/      image.raw (ext4), grub.img (the VMs' boot loader), recipe.txt, build.log
     run/<vm>/                  disk.qcow2 (overlay on image.raw), pid, console.log, monitor.sock
     run/links/                 the unix datagram sockets of the L2 links
 
@@ -46,7 +46,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 SUITE = "bookworm"
 IMAGE_SIZE = "6G"
 RECIPE_FILES = ("packages.txt", "customize.sh")
-RECIPE_VERSION = 1  # bump to force a rebuild when the build steps themselves change
+RECIPE_VERSION = 2  # bump to force a rebuild when the build steps themselves change
 
 APT_PACKAGES = ("qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "e2fsprogs")
 NIC_MODELS = {"virtio": "virtio-net-pci", "e1000e": "e1000e", "vmxnet3": "vmxnet3"}
@@ -273,18 +273,14 @@ def cmd_image(args):
             argv,
             stdout=build_log,
             stderr=subprocess.STDOUT,
-            env=dict(os.environ, LAB_AUTHORIZED_KEYS=pubkey),
+            env=dict(os.environ, LAB_AUTHORIZED_KEYS=pubkey, LAB_MIRROR=mirror()),
             check=False,
         )
     if proc.returncode != 0:
         raise LabError(f"image: mmdebstrap failed ({proc.returncode}), see {tmp}/build.log")
     log(f"image: rootfs ready after {time.monotonic() - start:.0f} s")
-    boot = os.path.join(rootfs, "boot")
-    for prefix, name in (("vmlinuz-", "vmlinuz"), ("initrd.img-", "initrd.img")):
-        found = sorted(entry for entry in os.listdir(boot) if entry.startswith(prefix))
-        if len(found) != 1:
-            raise LabError(f"image: expected one {prefix}* in {boot}, found {found}")
-        shutil.copyfile(os.path.join(boot, found[0]), os.path.join(tmp, name))
+    # GRUB as qemu loads it (-kernel): it boots the kernel that the VM's own /boot/grub/grub.cfg names.
+    shutil.copyfile(os.path.join(rootfs, "boot", "grub", "lab-grub.img"), os.path.join(tmp, "grub.img"))
     raw = os.path.join(tmp, "image.raw")
     run(["truncate", "-s", IMAGE_SIZE, raw])
     run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", rootfs, raw])
@@ -333,8 +329,13 @@ def link_peers(vms):
     return peers
 
 
-def kernel_cmdline(name, vm):
-    args = ["root=/dev/vda", "rw", "console=ttyS0", "quiet", f"systemd.hostname={name}", "mitigations=off"]
+def vm_kernel_args(name, vm):
+    """The kernel arguments that make one VM differ from another (lab_vm), for GRUB's $lab_vm_cmdline.
+
+    The shared ones (root=, console=ttyS0, mitigations=off, quiet) are in the image's
+    /etc/default/grub, where the VM can change them with update-grub like any server.
+    """
+    args = [f"systemd.hostname={name}"]
     if vm.get("iommu"):
         args.append("intel_iommu=on")
     return " ".join(args)
@@ -361,8 +362,10 @@ def qemu_argv(name, vm, image, accel, peers):
             argv += ["-numa", f"node,nodeid={node},cpus={first}-{last},memdev=mem{node}"]
     if vm.get("iommu"):
         argv += ["-device", "intel-iommu"]  # before the PCI devices it translates for
-    argv += ["-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img")]
-    argv += ["-append", kernel_cmdline(name, vm)]
+    # qemu loads GRUB, which boots what the disk's /boot/grub/grub.cfg says (again after a guest
+    # reboot: no -no-reboot); GRUB reads the per-VM arguments from this SMBIOS OEM string (type 11).
+    argv += ["-kernel", os.path.join(image, "grub.img")]
+    argv += ["-smbios", "type=11,value=" + vm_kernel_args(name, vm).replace(",", ",,")]
     argv += ["-drive", f"file={vp['disk']},if=none,id=root,format=qcow2,cache=unsafe"]
     root_bus = "pcie.0" if vm["machine"] == "q35" else "pci.0"  # explicit: qemu would pick an expander bus
     argv += ["-device", f"virtio-blk-pci,drive=root,bus={root_bus},addr={DISK_SLOT:#x}"]
