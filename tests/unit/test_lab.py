@@ -40,7 +40,7 @@ def test_dpvs_vm_has_numa_iommu_and_nics_on_their_nodes():
     assert argv[argv.index("-machine") + 1] == "q35"
     assert argv[argv.index("-smp") + 1] == "2,sockets=2,cores=1,threads=1"
     assert "node,nodeid=0,cpus=0-0,memdev=mem0" in argv and "node,nodeid=1,cpus=1-1,memdev=mem1" in argv
-    assert "memory-backend-ram,id=mem1,size=2048M" in argv  # room for a 1 GB hugepage per node
+    assert "memory-backend-ram,id=mem1,size=2048M" in argv  # room for 1 GB hugepages
     assert vm_args(argv) == ["systemd.hostname=lb1", "intel_iommu=on"]
     dev = devices(argv)
     assert dev.index("intel-iommu") < min(i for i, d in enumerate(dev) if "netdev=" in d)  # before the NICs
