@@ -81,6 +81,10 @@ def lab_vm(name):
         return yaml.safe_load(handle)["lab_vm"]
 
 
+# links added to inventories/lab after the trees were captured (the kernel-path link of issue 5)
+LINKS_AFTER_CAPTURE = ("lb1-rs1-k",)
+
+
 def by_pci(facts):
     return {nic["pci_address"]: nic for nic in facts["nics"] if nic["pci_address"]}
 
@@ -247,6 +251,9 @@ def test_lab_vm_matches_its_inventory(vm):
     mgmt = nics["0000:00:03.0"]
     assert mgmt["mac"] == declared["mgmt_mac"] and mgmt["driver"] == "virtio-pci"
     for nic in declared["nics"]:
+        if nic["link"] in LINKS_AFTER_CAPTURE:
+            assert nic["pci"] not in nics  # a capture shows every NIC the VM had
+            continue
         seen = nics[nic["pci"]]
         assert seen["numa_node"] == nic.get("numa_node", -1)
         assert seen["kernel_modules"] == [{"virtio": "virtio_pci", "e1000e": "e1000e"}[nic["model"]]]
