@@ -13,7 +13,7 @@ version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
   - Turns the result of M(dpvs.cluster.host_info) into C(numa_nodes) (per node its cpus and hugepages
-    C({SIZEkB: {nr, free}})), C(isolated_cpus), C(pci_devices) (per given PCI address C(present),
+    by size C(SIZEkB) with C(nr) and C(free)), C(isolated_cpus), C(pci_devices) (per given PCI address C(present),
     C(numa_node), C(kernel_driver), C(vendor), C(device)), C(vhost_net), C(dpvs_running) and C(dpvs_pid).
   - C(kernel_driver) is the NIC's kernel driver even while it is bound to a DPDK driver (from the NIC map),
     else the driver bound now.

@@ -12,8 +12,9 @@ short_description: The NIC map (/etc/dpvs-cluster/nics.json) with the NICs that 
 version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
-  - Takes the result of M(dpvs.cluster.host_info) and returns C({"version": 1, "nics": {PCI: {name, mac,
-    numa_node, kernel_driver, vendor_id, device_id}}}) - the map host_info read, with an entry (re)written
+  - Takes the result of M(dpvs.cluster.host_info) and returns the NIC map, C(version) 1 and C(nics) (PCI
+    address to C(name), C(mac), C(numa_node), C(kernel_driver), C(vendor_id), C(device_id)) - the map
+    host_info read, with an entry (re)written
     for every PCI NIC that has a kernel interface now. Entries of NICs without one (bound to a DPDK driver,
     or gone) are kept, so their names, MACs and kernel drivers survive the binding.
   - The MAC recorded is the permanent one when the kernel knows it.

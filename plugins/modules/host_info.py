@@ -37,8 +37,8 @@ options:
     type: str
   nic_map:
     description:
-      - The NIC map the P(dpvs.cluster.preflight#role) role records (JSON, C({"version": 1, "nics": {PCI: {name,
-        mac, numa_node, kernel_driver, vendor_id, device_id}}})).
+      - The NIC map the P(dpvs.cluster.preflight#role) role records, a JSON object with C(version) 1 and C(nics),
+        which maps PCI addresses to C(name), C(mac), C(numa_node), C(kernel_driver), C(vendor_id) and C(device_id).
       - NICs without an interface now (bound to a DPDK driver) get their RV(nics[].name) and RV(nics[].mac)
         from it, with RV(nics[].recorded=true), and their RV(nics[].kernel_driver) when they have no
         interface. A missing file is an empty map; a file that is not a NIC map fails the module.
