@@ -1,6 +1,6 @@
 """Host shapes for the dpvs.conf golden tests and the role's emulator test.
 
-Each shape is a DPVS host: its facts in the shape ``dpvs.cluster.dpvs_host_info`` returns
+Each shape is a DPVS host: its facts in the shape the ``dpvs.cluster.dpvs_host_view`` filter returns
 (NUMA nodes with cpus and hugepages, isolated cpus, NIC NUMA nodes and drivers) and the role
 variables an inventory would give (``dpvs_nics``, ``dpvs_workers``, ``dpvs_conf``, ...).
 
@@ -8,7 +8,7 @@ variables an inventory would give (``dpvs_nics``, ``dpvs_workers``, ``dpvs_conf`
 ``roles/dpvs/templates/dpvs.conf.j2``) with plain Jinja2 and Ansible's ``comment`` filter; the
 emulator test renders the seed 001 shape through the real role and compares it with the same
 golden file, so the two renderings cannot drift apart. ``write_sysfs(root, host)`` builds a
-fake sysfs tree from a shape's facts for ``dpvs_host_info``.
+fake sysfs tree from a shape's facts for ``host_info`` (sysfs_root).
 """
 
 import copy
@@ -293,6 +293,7 @@ def write_sysfs(root, host):
     drivers = os.path.join(root, "bus", "pci", "drivers")
     for address, dev in host.get("pci_devices", {}).items():
         base = f"bus/pci/devices/{address}"
+        put(f"{base}/class", "0x020000")  # an Ethernet controller: host_info lists network functions
         put(f"{base}/numa_node", dev["numa_node"])
         put(f"{base}/vendor", dev.get("vendor") or "0x8086")
         put(f"{base}/device", dev.get("device") or "0x10fb")

@@ -30,7 +30,9 @@ options:
     type: int
     default: 0
   host:
-    description: The facts of M(dpvs.cluster.dpvs_host_info); when given, C(nodes) compares need and hugepages.
+    description:
+      - The facts of M(dpvs.cluster.host_info) through the P(dpvs.cluster.dpvs_host_view#filter) filter;
+        when given, C(nodes) compares need and hugepages.
     type: dict
   margin:
     description: Relative margin added to the sum.

@@ -34,7 +34,8 @@ options:
     required: true
   host:
     description:
-      - The host facts of M(dpvs.cluster.dpvs_host_info) (C(numa_nodes), C(isolated_cpus), C(pci_devices)).
+      - The host facts of M(dpvs.cluster.host_info) through the P(dpvs.cluster.dpvs_host_view#filter) filter
+        (C(numa_nodes), C(isolated_cpus), C(pci_devices)).
     type: dict
     required: true
   workers:

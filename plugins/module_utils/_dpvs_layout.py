@@ -295,10 +295,11 @@ def layout(
     """The layout of a DPVS host (see the module docstring). Raises InputError.
 
     ``host``: ``{"numa_nodes": {node: {"cpus": [...]}}, "isolated_cpus": [...],
-    "pci_devices": {pci: {"numa_node": N, "kernel_driver": ...}}}`` (dpvs_host_info's facts).
+    "pci_devices": {pci: {"numa_node": N, "kernel_driver": ...}}}`` (host_info's facts through the
+    dpvs_host_view filter).
     """
     if not isinstance(host, dict):
-        raise InputError("dpvs_host_facts", host, "must be the facts of dpvs.cluster.dpvs_host_info")
+        raise InputError("dpvs_host_facts", host, "must be host facts in the shape of the dpvs_host_view filter")
     node_cpus = _node_cpus(host)
     isolated = {int(cpu) for cpu in host.get("isolated_cpus") or []}
     reserved = set()

@@ -130,7 +130,7 @@ def estimate(conf_text, layout, lip_count=0, overhead=EAL_OVERHEAD, margin=MARGI
 def compare(need, host):
     """Per node: the estimate of :func:`estimate` against the host's hugepages.
 
-    ``host``: dpvs_host_info facts, ``numa_nodes[node].hugepages["2048kB"] = {"nr", "free"}``.
+    ``host``: the dpvs_host_view shape of host_info facts, ``numa_nodes[node].hugepages["2048kB"] = {"nr", "free"}``.
     Returns ``[{"node", "need_mib", "free_mib", "reserved_mib", "fits_free", "fits_reserved"}]``:
     a DPVS that is not running needs ``free``; a running one holds its pages already, so then
     ``reserved`` (nr_hugepages) is the measure."""

@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import fnmatch
 import ipaddress
+import json
 import os
 import re
 
@@ -42,6 +43,11 @@ DPDK_OPTIONAL_FLAGS = (
     "nonstop_tsc",
     "rdrand",
 )
+# Drivers that take a NIC away from the kernel for DPDK (sysfs driver names and module names).
+DPDK_DRIVERS = ("vfio-pci", "vfio_pci", "igb_uio", "uio_pci_generic", "uio-pci-generic")
+# The NIC map the preflight role records (docs/preflight.md): version of its format.
+NIC_MAP_VERSION = 1
+NIC_MAP_KEYS = ("name", "mac", "numa_node", "kernel_driver", "vendor_id", "device_id")
 # Kernel command line parameters that decide the IOMMU state.
 IOMMU_CMDLINE_PARAMS = ("intel_iommu", "amd_iommu", "iommu", "iommu.passthrough", "vfio.enable_unsafe_noiommu_mode")
 
@@ -300,6 +306,44 @@ def pci_address_of(device_path):
     return found
 
 
+def parse_nic_map(text):
+    """The NIC map (``/etc/dpvs-cluster/nics.json``) -> ``{pci: {name, mac, numa_node, kernel_driver,
+    vendor_id, device_id}}``; ``None`` or empty text -> ``{}``. ValueError when it is not the format
+    ``{"version": 1, "nics": {"0000:11:00.0": {...}}}``."""
+    if not (text or "").strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != NIC_MAP_VERSION or not isinstance(data.get("nics"), dict):
+        raise ValueError(f'not a NIC map: expected {{"version": {NIC_MAP_VERSION}, "nics": {{PCI: {{...}}}}}}')
+    nics = {}
+    for pci, entry in data["nics"].items():
+        if not PCI_ADDRESS_RE.match(str(pci)) or not isinstance(entry, dict):
+            raise ValueError(f"entry {pci!r}: not a PCI address with a dictionary")
+        nics[pci] = {key: entry.get(key) for key in NIC_MAP_KEYS}
+    return nics
+
+
+def is_dpdk_driver(driver):
+    """Whether a driver (sysfs or module name) takes the NIC from the kernel for DPDK."""
+    return driver in DPDK_DRIVERS
+
+
+def kernel_driver_of(driver, kernel_modules, recorded=None):
+    """The kernel driver a NIC goes back to: the current driver when it is a kernel one, else the one
+    the NIC map recorded, else the first matching kernel module that is not a DPDK driver."""
+    if driver and not is_dpdk_driver(driver):
+        return driver
+    if recorded:
+        return recorded
+    for module in kernel_modules or []:
+        if not is_dpdk_driver(module):
+            return module
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # File system access
 
@@ -307,10 +351,15 @@ def pci_address_of(device_path):
 class SysFS:
     """Read access to sysfs/procfs below ``root``; every method returns None or [] when a path is absent."""
 
-    def __init__(self, root="/"):
+    def __init__(self, root="/", sysfs=None, procfs=None):
         self.root = root
+        # tests point sysfs/procfs at fake trees while the rest stays on the root
+        self.mounts = [(prefix, target) for prefix, target in (("/sys", sysfs), ("/proc", procfs)) if target]
 
     def _path(self, path):
+        for prefix, target in self.mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                return os.path.join(target, path[len(prefix) :].lstrip("/"))
         return os.path.join(self.root, path.lstrip("/"))
 
     def read(self, path):
@@ -372,6 +421,7 @@ def _cpu_facts(fs):
         "model": models[0] if models else None,
         "count": len(online),
         "online": online,
+        "isolated": parse_cpulist(fs.read("/sys/devices/system/cpu/isolated")),
         "sockets": len(packages),
         "cores": len(cores),
         "threads_per_core": threads_per_core,
@@ -529,13 +579,36 @@ def _find_connection_ifaces(addresses, connection_address):
     }
 
 
-def collect(fs, ip_addr_text, connection_address=None):
+def _dpvs_facts(fs, pid_file):
+    """``{"pid_file", "pid", "running"}``: running when the pid of the pid file is alive in /proc."""
+    pid = _int(fs.read(pid_file)) if pid_file else None
+    if pid is not None and pid < 1:
+        pid = None
+    return {
+        "pid_file": pid_file,
+        "pid": pid,
+        "running": pid is not None and fs.read(f"/proc/{pid}/stat") is not None,
+    }
+
+
+def collect(
+    fs,
+    ip_addr_text,
+    connection_address=None,
+    nic_map=None,
+    nic_map_path=None,
+    vhost_net=None,
+    dpvs_pid_file=None,
+):
     """Assemble every fact from ``fs`` (a :class:`SysFS`) and ``ip -o addr show`` output.
 
     ``connection_address`` is the address on this host that Ansible connects to (normalised with
     :func:`normalize_address`); the NICs that carry it, directly or under a bond/VLAN/bridge that
-    does, get ``connection: true``.
+    does, get ``connection: true``. ``nic_map`` (from :func:`parse_nic_map`, read from
+    ``nic_map_path``) names the NICs that have no interface now. ``vhost_net`` (whether the device
+    exists) and ``dpvs_pid_file`` are passed through to the ``vhost_net`` and ``dpvs`` facts.
     """
+    nic_map = nic_map or {}
     release = _strip(fs.read("/proc/sys/kernel/osrelease"))
     cmdline_text = _strip(fs.read("/proc/cmdline")) or ""
     cmdline_args = parse_cmdline(cmdline_text)
@@ -562,13 +635,23 @@ def collect(fs, ip_addr_text, connection_address=None):
         function = functions.get(pci, {})
         if pci:
             seen_functions.add(pci)
-        nics.append(_nic(name, pci, function, dev, addresses, uppers, default_v4, default_v6, connection))
+        nics.append(_nic(name, pci, function, dev, addresses, uppers, default_v4, default_v6, connection, None))
     for pci in sorted(set(functions) - seen_functions):  # bound to a DPDK driver: no interface
-        nics.append(_nic(None, pci, functions[pci], None, addresses, uppers, default_v4, default_v6, connection))
+        recorded = nic_map.get(pci)
+        nics.append(
+            _nic(None, pci, functions[pci], None, addresses, uppers, default_v4, default_v6, connection, recorded)
+        )
     nics.sort(key=lambda nic: (nic["pci_address"] is None, nic["pci_address"] or "", nic["name"] or ""))
 
+    headers = f"/lib/modules/{release}/build" if release else None
     return {
-        "kernel": {"release": release, "cmdline": cmdline_text, "cmdline_args": cmdline_args},
+        "kernel": {
+            "release": release,
+            "cmdline": cmdline_text,
+            "cmdline_args": cmdline_args,
+            "headers_path": headers,
+            "headers": bool(headers and fs.listdir(headers)),
+        },
         "cpu": _cpu_facts(fs),
         "numa": _numa_facts(fs),
         "memory": memory,
@@ -576,14 +659,19 @@ def collect(fs, ip_addr_text, connection_address=None):
         "iommu": _iommu_facts(fs, cmdline_args),
         "nics": nics,
         "connection_address": connection_address,
+        "nic_map": {"path": nic_map_path, "nics": nic_map},
+        "vhost_net": vhost_net,
+        "dpvs": _dpvs_facts(fs, dpvs_pid_file),
     }
 
 
-def _nic(name, pci, function, dev, addresses, uppers, default_v4, default_v6, connection):
+def _nic(name, pci, function, dev, addresses, uppers, default_v4, default_v6, connection, recorded):
     dev = dev or {}
+    recorded = recorded or {}
     return {
-        "name": name,
-        "mac": dev.get("mac"),
+        "name": name if name is not None else recorded.get("name"),
+        "mac": dev.get("mac") if dev else recorded.get("mac"),
+        "recorded": bool(recorded),
         "permanent_mac": dev.get("permanent_mac"),
         "pci_address": pci,
         "vendor_id": function.get("vendor_id"),
@@ -591,6 +679,9 @@ def _nic(name, pci, function, dev, addresses, uppers, default_v4, default_v6, co
         "numa_node": function.get("numa_node"),
         "driver": function.get("driver"),
         "driver_override": function.get("driver_override"),
+        "kernel_driver": kernel_driver_of(
+            function.get("driver"), function.get("kernel_modules", []), recorded.get("kernel_driver")
+        ),
         "kernel_modules": function.get("kernel_modules", []),
         "iommu_group": function.get("iommu_group"),
         "virtual": dev.get("virtual", False),

@@ -23,6 +23,8 @@ description:
     would drive it, link state, queue counts, and whether it carries the default route or the address
     Ansible connects through. NICs bound to a DPDK driver (vfio-pci, igb_uio, uio_pci_generic) have no
     interface; they are listed by PCI address with RV(nics[].name=null).
+  - Whether C(/dev/vhost-net) exists and whether the dpvs process of a pid file runs, for the
+    P(dpvs.cluster.dpvs#role) role.
   - Never changes anything.
 options:
   connection_address:
@@ -33,6 +35,35 @@ options:
         environment or, when privilege escalation cleared it, from the nearest parent process that has
         it. With neither (a local connection, for example) no NIC is marked.
     type: str
+  nic_map:
+    description:
+      - The NIC map the P(dpvs.cluster.preflight#role) role records, a JSON object with C(version) 1 and C(nics),
+        which maps PCI addresses to C(name), C(mac), C(numa_node), C(kernel_driver), C(vendor_id) and C(device_id).
+      - NICs without an interface now (bound to a DPDK driver) get their RV(nics[].name) and RV(nics[].mac)
+        from it, with RV(nics[].recorded=true), and their RV(nics[].kernel_driver) when they have no
+        interface. A missing file is an empty map; a file that is not a NIC map fails the module.
+    type: path
+    default: /etc/dpvs-cluster/nics.json
+  sysfs_root:
+    description:
+      - Where sysfs is mounted (tests point it at a fake tree).
+    type: path
+    default: /sys
+  proc_root:
+    description:
+      - Where procfs is mounted (tests point it at a fake tree).
+    type: path
+    default: /proc
+  dpvs_pid_file:
+    description:
+      - The pid file of dpvs (C(dpvs -p)), for RV(dpvs).
+    type: path
+    default: /var/run/dpvs.pid
+  vhost_net_path:
+    description:
+      - The vhost-net device that the virtio-user KNI of DPVS 1.10 opens, for RV(vhost_net).
+    type: path
+    default: /dev/vhost-net
 notes:
   - Supports check mode (it only reads).
   - Linux only. The CPU flag checks follow x86 names (C(/proc/cpuinfo)); on other architectures
@@ -59,6 +90,10 @@ EXAMPLES = r"""
       {{ host.nics | rejectattr('connection') | rejectattr('default_route_ipv4')
          | rejectattr('default_route_ipv6') | map(attribute='pci_address') | list }}
 
+- name: The kernel driver each NIC goes back to, also for NICs bound to vfio-pci
+  ansible.builtin.debug:
+    msg: "{{ host.nics | selectattr('pci_address') | items2dict(key_name='pci_address', value_name='kernel_driver') }}"
+
 - name: Behind a NAT, name the address Ansible reaches the host on
   dpvs.cluster.host_info:
     connection_address: 10.0.2.15
@@ -83,6 +118,14 @@ kernel:
       type: list
       elements: str
       sample: [root=/dev/vda, rw, console=ttyS0, intel_iommu=on]
+    headers_path:
+      description: Where the running kernel's build tree (headers) is expected, C(/lib/modules/RELEASE/build).
+      type: str
+      sample: /lib/modules/6.1.0-50-amd64/build
+    headers:
+      description: Whether that build tree exists and is not empty (out-of-tree modules can be built).
+      type: bool
+      sample: true
 cpu:
   description: The online logical CPUs.
   returned: always
@@ -101,6 +144,11 @@ cpu:
       type: list
       elements: int
       sample: [0, 1]
+    isolated:
+      description: The CPUs isolated from the scheduler (C(isolcpus)).
+      type: list
+      elements: int
+      sample: []
     sockets:
       description: Number of physical packages.
       type: int
@@ -238,13 +286,22 @@ nics:
   elements: dict
   contains:
     name:
-      description: The interface name; null for a NIC that has none (bound to a DPDK driver).
+      description:
+        - The interface name; for a NIC that has none (bound to a DPDK driver) the name the NIC map recorded,
+          null when it has none.
       type: str
       sample: enp0s4
     mac:
-      description: The MAC address (lower case); null without an interface.
+      description:
+        - The MAC address (lower case); for a NIC without an interface the one the NIC map recorded, null
+          when it has none.
       type: str
       sample: "52:54:00:00:01:04"
+    recorded:
+      description:
+        - Whether RV(nics[].name) and RV(nics[].mac) come from the NIC map (the NIC has no interface now).
+      type: bool
+      sample: false
     permanent_mac:
       description:
         - The MAC the NIC came with. It differs from RV(nics[].mac) on a bond port (the bond lends it its
@@ -274,6 +331,13 @@ nics:
     driver_override:
       description: The PCI function's driver_override, null when unset.
       type: str
+    kernel_driver:
+      description:
+        - The kernel driver the NIC belongs to - the current driver when it is not a DPDK one (vfio-pci,
+          igb_uio, uio_pci_generic), else the one the NIC map recorded, else the first of
+          RV(nics[].kernel_modules) that is not a DPDK driver; null when none is known.
+      type: str
+      sample: e1000e
     kernel_modules:
       description: The kernel modules whose PCI aliases match the device (what C(lspci -k) lists).
       type: list
@@ -334,6 +398,41 @@ connection_address:
   returned: always
   type: str
   sample: 10.0.2.15
+nic_map:
+  description: The NIC map as read (C(nics) empty when the file does not exist).
+  returned: always
+  type: dict
+  contains:
+    path:
+      description: The file read.
+      type: str
+      sample: /etc/dpvs-cluster/nics.json
+    nics:
+      description: The recorded NICs by PCI address (name, mac, numa_node, kernel_driver, vendor_id, device_id).
+      type: dict
+      sample: {"0000:00:04.0": {name: enp0s4, mac: "52:54:00:00:01:04", numa_node: -1, kernel_driver: e1000e,
+               vendor_id: "0x8086", device_id: "0x10d3"}}
+vhost_net:
+  description: Whether the vhost-net device exists (DPVS 1.10 needs it for C(kni on)).
+  returned: always
+  type: bool
+  sample: true
+dpvs:
+  description: The dpvs process named by the pid file.
+  returned: always
+  type: dict
+  contains:
+    pid_file:
+      description: The pid file read.
+      type: str
+      sample: /var/run/dpvs.pid
+    pid:
+      description: The pid in it; null when there is none.
+      type: int
+    running:
+      description: Whether that pid is alive.
+      type: bool
+      sample: false
 """
 
 import os
@@ -344,6 +443,7 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
     collect,
     connection_address_from_processes,
     normalize_address,
+    parse_nic_map,
     parse_ssh_connection,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
@@ -351,7 +451,27 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Comman
 
 ARGUMENT_SPEC = dict(
     connection_address=dict(type="str"),
+    nic_map=dict(type="path", default="/etc/dpvs-cluster/nics.json"),
+    sysfs_root=dict(type="path", default="/sys"),
+    proc_root=dict(type="path", default="/proc"),
+    dpvs_pid_file=dict(type="path", default="/var/run/dpvs.pid"),
+    vhost_net_path=dict(type="path", default="/dev/vhost-net"),
 )
+
+
+def read_nic_map(path):
+    """The NIC map at ``path`` ({} when the file does not exist); InputError when it is not one."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InputError("nic_map", path, f"cannot read it: {exc}") from None
+    try:
+        return parse_nic_map(text)
+    except ValueError as exc:
+        raise InputError("nic_map", path, str(exc)) from None
 
 
 def resolve_connection_address(given, environ, fs):
@@ -366,9 +486,11 @@ def resolve_connection_address(given, environ, fs):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    fs = SysFS("/")
+    params = module.params
+    fs = SysFS("/", sysfs=params["sysfs_root"], procfs=params["proc_root"])
     try:
-        address = resolve_connection_address(module.params["connection_address"], os.environ, fs)
+        address = resolve_connection_address(params["connection_address"], os.environ, fs)
+        nic_map = read_nic_map(params["nic_map"])
     except InputError as exc:
         module.fail_json(msg=str(exc))
     runner = Runner.for_module(module)
@@ -377,7 +499,15 @@ def main():
         _rc, ip_addr, _err = runner.run([ip, "-o", "addr", "show"], record=False)
     except CommandError as exc:
         module.fail_json(msg=exc.msg, **exc.to_result())
-    result = collect(fs, ip_addr, address)
+    result = collect(
+        fs,
+        ip_addr,
+        address,
+        nic_map=nic_map,
+        nic_map_path=params["nic_map"],
+        vhost_net=os.path.exists(params["vhost_net_path"]),
+        dpvs_pid_file=params["dpvs_pid_file"],
+    )
     module.exit_json(changed=False, **result)
 
 

@@ -9,7 +9,7 @@ from ansible_collections.dpvs.cluster.plugins.filter.dpvs_hugepages import Filte
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_ipvsadm_rules import FilterModule as RulesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_state_file import FilterModule as StateFilter
 from ansible_collections.dpvs.cluster.plugins.module_utils import _dpvs_memory as memory
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_host import gather, parse_cpulist
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_host import dpvs_view
 from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_persist import dpip_state, ipvsadm_rules
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
 
@@ -21,25 +21,21 @@ MIB = 1024 * 1024
 # ------------------------------------------------------------------------------------ host facts
 
 
-def test_cpulist():
-    assert parse_cpulist("0-3,8,10-11\n") == [0, 1, 2, 3, 8, 10, 11]
-    assert parse_cpulist("") == []
-    with pytest.raises(ValueError):
-        parse_cpulist("0-a")
+def _host_info(tmp_path, sysfs, pid_file):
+    """host_info's collector on a fake sysfs (what the module does with sysfs_root)."""
+    from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import SysFS, collect
+
+    fs = SysFS("/", sysfs=str(sysfs), procfs=str(tmp_path / "proc"))
+    return collect(fs, "", vhost_net=False, dpvs_pid_file=str(pid_file))
 
 
-def test_gather_reads_the_fake_sysfs_back_as_the_shape_facts(tmp_path):
+def test_host_view_reads_the_fake_sysfs_back_as_the_shape_facts(tmp_path):
     facts = dpvs_shapes.SEED001_HOST
     dpvs_shapes.write_sysfs(str(tmp_path / "sys"), facts)
     (tmp_path / "proc" / "4242").mkdir(parents=True)
+    (tmp_path / "proc" / "4242" / "stat").write_text("4242 (dpvs) S 1\n")
     (tmp_path / "dpvs.pid").write_text("4242\n")
-    got = gather(
-        sysfs=str(tmp_path / "sys"),
-        pci=["0000:04:00.0", "0000:99:00.0"],
-        pid_file=str(tmp_path / "dpvs.pid"),
-        proc_root=str(tmp_path / "proc"),
-        vhost_net=str(tmp_path / "vhost-net"),
-    )
+    got = dpvs_view(_host_info(tmp_path, tmp_path / "sys", tmp_path / "dpvs.pid"), ["0000:04:00.0", "0000:99:00.0"])
     assert got["numa_nodes"] == facts["numa_nodes"]
     assert got["isolated_cpus"] == []
     assert got["pci_devices"]["0000:04:00.0"] == facts["pci_devices"]["0000:04:00.0"]
@@ -47,7 +43,7 @@ def test_gather_reads_the_fake_sysfs_back_as_the_shape_facts(tmp_path):
     assert (got["vhost_net"], got["dpvs_running"], got["dpvs_pid"]) == (False, True, 4242)
 
 
-def test_gather_without_numa_is_one_node(tmp_path):
+def test_host_view_without_numa_is_one_node(tmp_path):
     sysfs = tmp_path / "sys"
     (sysfs / "devices" / "system" / "cpu").mkdir(parents=True)
     (sysfs / "devices" / "system" / "cpu" / "online").write_text("0-3\n")
@@ -55,9 +51,14 @@ def test_gather_without_numa_is_one_node(tmp_path):
     pages.mkdir(parents=True)
     (pages / "nr_hugepages").write_text("512\n")
     (pages / "free_hugepages").write_text("500\n")
-    got = gather(sysfs=str(sysfs), pid_file=str(tmp_path / "none.pid"))
+    got = dpvs_view(_host_info(tmp_path, sysfs, tmp_path / "none.pid"))
     assert got["numa_nodes"] == {"0": {"cpus": [0, 1, 2, 3], "hugepages": {"2048kB": {"nr": 512, "free": 500}}}}
-    assert got["dpvs_running"] is False
+    assert got["dpvs_running"] is False and got["dpvs_pid"] is None
+
+
+def test_host_view_refuses_other_facts():
+    with pytest.raises(ValueError, match="host_info"):
+        dpvs_view({"numa_nodes": {}})
 
 
 # ------------------------------------------------------------------------------------ hugepages
@@ -170,17 +171,3 @@ def test_ipvsadm_rules_keep_laddrs_and_dpvs_options():
     assert ipvsadm_rules([]) == []
     with pytest.raises(InputError, match=r"services\[0\].real_servers\[0\].port"):
         ipvsadm_rules([{"vip": "10.0.96.204", "port": 80, "real_servers": [{"ip": "192.168.229.1"}]}])
-
-
-def test_dpvs_host_info_documentation_matches_argument_spec():
-    import yaml
-    from ansible_collections.dpvs.cluster.plugins.modules import dpvs_host_info
-
-    doc = yaml.safe_load(dpvs_host_info.DOCUMENTATION)
-    assert set(doc["options"]) == set(dpvs_host_info.ARGUMENT_SPEC)
-    for name, spec in dpvs_host_info.ARGUMENT_SPEC.items():
-        assert doc["options"][name]["type"] == spec["type"], name
-        assert doc["options"][name].get("default") == spec.get("default"), name
-        assert doc["options"][name].get("elements") == spec.get("elements"), name
-    returned = yaml.safe_load(dpvs_host_info.RETURN)
-    assert set(returned) == {"numa_nodes", "isolated_cpus", "pci_devices", "vhost_net", "dpvs_running", "dpvs_pid"}

@@ -81,6 +81,10 @@ def lab_vm(name):
         return yaml.safe_load(handle)["lab_vm"]
 
 
+# links added to inventories/lab after the trees were captured (the kernel-path link of issue 5)
+LINKS_AFTER_CAPTURE = ("lb1-rs1-k",)
+
+
 def by_pci(facts):
     return {nic["pci_address"]: nic for nic in facts["nics"] if nic["pci_address"]}
 
@@ -247,6 +251,9 @@ def test_lab_vm_matches_its_inventory(vm):
     mgmt = nics["0000:00:03.0"]
     assert mgmt["mac"] == declared["mgmt_mac"] and mgmt["driver"] == "virtio-pci"
     for nic in declared["nics"]:
+        if nic["link"] in LINKS_AFTER_CAPTURE:
+            assert nic["pci"] not in nics  # a capture shows every NIC the VM had
+            continue
         seen = nics[nic["pci"]]
         assert seen["numa_node"] == nic.get("numa_node", -1)
         assert seen["kernel_modules"] == [{"virtio": "virtio_pci", "e1000e": "e1000e"}[nic["model"]]]
@@ -438,3 +445,106 @@ def test_resolve_connection_address():
     assert resolve_connection_address(None, {}, DictFS()) is None
     with pytest.raises(InputError, match=r"connection_address: not an IPv4 or IPv6 address \(got 'lb1'\)"):
         resolve_connection_address("lb1", {}, parent)
+
+
+# ---------------------------------------------------------------------------------------------
+# The NIC map (/etc/dpvs-cluster/nics.json): names and kernel drivers of NICs bound to DPDK
+
+LB1_MAP = {
+    "0000:00:04.0": {
+        "name": "enp0s4",
+        "mac": "52:54:00:00:01:04",
+        "numa_node": -1,
+        "kernel_driver": "e1000e",
+        "vendor_id": "0x8086",
+        "device_id": "0x10d3",
+    },
+    # a NIC with an interface now: the live name wins over a stale record
+    "0000:11:00.0": {"name": "old0", "mac": "52:54:00:00:00:99", "kernel_driver": "virtio-pci"},
+}
+
+
+def test_parse_nic_map():
+    text = json.dumps({"version": 1, "nics": LB1_MAP})
+    parsed = F.parse_nic_map(text)
+    assert parsed["0000:00:04.0"] == LB1_MAP["0000:00:04.0"]
+    assert parsed["0000:11:00.0"]["numa_node"] is None  # every key present
+    assert F.parse_nic_map("") == {} and F.parse_nic_map(None) == {}
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("{not json", "not JSON"),
+        ('{"version": 2, "nics": {}}', "not a NIC map"),
+        ('{"nics": []}', "not a NIC map"),
+        ('{"version": 1, "nics": {"enp0s4": {}}}', "'enp0s4': not a PCI address"),
+    ],
+)
+def test_parse_nic_map_refuses(text, problem):
+    with pytest.raises(ValueError, match=problem):
+        F.parse_nic_map(text)
+
+
+def test_lb1_nic_bound_to_vfio_named_from_the_map():
+    facts = F.collect(fixture("lb1"), ip_addr("lb1"), nic_map=LB1_MAP, nic_map_path="/etc/dpvs-cluster/nics.json")
+    spare = by_pci(facts)["0000:00:04.0"]
+    assert (spare["name"], spare["mac"], spare["recorded"]) == ("enp0s4", "52:54:00:00:01:04", True)
+    assert spare["driver"] == "vfio-pci" and spare["kernel_driver"] == "e1000e"
+    live = by_pci(facts)["0000:11:00.0"]
+    declared = {nic["pci"]: nic for nic in lab_vm("lb1")["nics"]}["0000:11:00.0"]
+    assert (live["name"], live["mac"], live["recorded"]) == (declared["name"], declared["mac"], False)
+    assert live["kernel_driver"] == "virtio-pci"  # the driver bound now, not the record
+    assert facts["nic_map"] == {"path": "/etc/dpvs-cluster/nics.json", "nics": LB1_MAP}
+
+
+def test_lb1_without_a_map_every_nic_still_has_a_kernel_driver():
+    nics = by_pci(collect("lb1"))
+    spare = nics["0000:00:04.0"]
+    assert (spare["name"], spare["mac"], spare["recorded"]) == (None, None, False)
+    assert spare["kernel_driver"] == "e1000e"  # from modules.alias, vfio_pci skipped
+    assert {pci: nic["kernel_driver"] for pci, nic in nics.items()} == {
+        "0000:00:03.0": "virtio-pci",
+        "0000:00:04.0": "e1000e",
+        "0000:11:00.0": "virtio-pci",
+        "0000:21:00.0": "e1000e",
+    }
+
+
+@pytest.mark.parametrize(
+    "driver, modules, recorded, expected",
+    [
+        ("ixgbe", ["ixgbe"], "i40e", "ixgbe"),
+        ("vfio-pci", ["vfio_pci", "ixgbe"], None, "ixgbe"),
+        ("igb_uio", ["ixgbe"], "ixgbe_rec", "ixgbe_rec"),
+        (None, [], "mlx5_core", "mlx5_core"),
+        ("uio_pci_generic", ["vfio_pci"], None, None),
+    ],
+)
+def test_kernel_driver_of(driver, modules, recorded, expected):
+    assert F.kernel_driver_of(driver, modules, recorded) == expected
+
+
+def test_read_nic_map(tmp_path):
+    from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+    from ansible_collections.dpvs.cluster.plugins.modules.host_info import read_nic_map
+
+    assert read_nic_map(str(tmp_path / "absent.json")) == {}
+    good = tmp_path / "nics.json"
+    good.write_text(json.dumps({"version": 1, "nics": LB1_MAP}))
+    assert read_nic_map(str(good))["0000:00:04.0"]["name"] == "enp0s4"
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    with pytest.raises(InputError, match=r"^nic_map: not a NIC map.*\(got '.*bad.json'\)"):
+        read_nic_map(str(bad))
+
+
+def test_sysfs_and_procfs_roots_are_remapped(tmp_path):
+    (tmp_path / "sys" / "devices").mkdir(parents=True)
+    (tmp_path / "sys" / "devices" / "x").write_text("s")
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "cmdline").write_text("p")
+    fs = F.SysFS("/", sysfs=str(tmp_path / "sys"), procfs=str(tmp_path / "proc"))
+    assert (fs.read("/sys/devices/x"), fs.read("/proc/cmdline")) == ("s", "p")
+    assert fs.listdir("/sys") == ["devices"]
+    assert fs.read("/system/x") is None  # only the /sys prefix, not /sysXYZ
