@@ -66,6 +66,10 @@ def where(node):
     return "system-wide" if node is None else f"node {node}"
 
 
+def memory_of(node):
+    return "the host" if node is None else f"node {node}"
+
+
 def pool_path(node, size_kb):
     base = GLOBAL_BASE if node is None else NODE_BASE.format(node=node)
     return f"{base}/hugepages-{size_kb}kB"
@@ -143,7 +147,7 @@ def validate(pages, host, base="pages"):
                 path_join(path, "count"),
                 count,
                 f"{count} pages of {size} are {count * size_kb // 1024} MiB, more than the "
-                f"{total_kb // 1024} MiB of {where(node)} (at most {total_kb // size_kb})",
+                f"{total_kb // 1024} MiB of {memory_of(node)} (at most {total_kb // size_kb})",
             )
         entries.append({"index": index, "node": node, "size": size, "size_kb": size_kb, "count": count})
     # all sizes together must fit each node too
@@ -158,7 +162,7 @@ def validate(pages, host, base="pages"):
             raise InputError(
                 path_join(item_path(base, last["index"]), "count"),
                 last["count"],
-                f"the pages asked for {where(node)} ({asked_kb // 1024} MiB over all sizes) exceed its "
+                f"the pages asked for {memory_of(node)} ({asked_kb // 1024} MiB over all sizes) exceed its "
                 f"{total_kb // 1024} MiB",
             )
     return entries

@@ -204,7 +204,7 @@ BAD = [
         [{"size": "1G", "count": 1}, {"size": "2M", "count": 600}],
         "pages[1].count",
         "600",
-        "system-wide (2224 MiB over all sizes) exceed its 1967 MiB",
+        "the pages asked for the host (2224 MiB over all sizes) exceed its 1967 MiB",
     ),
     (
         [{"size": "2M", "count": 4}, {"size": "2M", "node": 1, "count": 4}],
