@@ -72,6 +72,13 @@ else:
         ["hugepages_pages[0].size", "1G"],
     )
 
+if _cpu_has_1g() and not os.path.exists("/etc/default/grub"):
+    # 1G pages go on the kernel command line: without GRUB the role says so before writing
+    CASES["cmdline_without_grub"] = (
+        {"hugepages_pages": [{"size": "1G", "count": 1}]},
+        ["hugepages_pages asks for a kernel command line", "hugepagesz=1G hugepages=1", "/etc/default/grub"],
+    )
+
 PLAYBOOK = """\
 - name: Hugepages role, bad inputs
   hosts: all
