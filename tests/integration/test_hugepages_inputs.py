@@ -151,7 +151,7 @@ def test_message_names_the_variable_and_value_and_nothing_ran_past_preflight(run
     _proc, _data, ran = run
     tasks = ran[name]
     failed = [(task, result) for task, result in tasks if result.get("failed")]
-    assert len(failed) == 1, (name, [task for task, _ in tasks])
+    assert len(failed) == 1, (name, [task for task, _result in tasks])
     task, result = failed[0]
     message = result.get("msg", "")
     if isinstance(message, list):

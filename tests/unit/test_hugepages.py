@@ -27,11 +27,10 @@ def _cpuinfo(flags):
     return "".join(f"processor\t: {cpu}\nmodel name\t: QEMU TCG\nflags\t\t: {flags}\n\n" for cpu in (0, 1))
 
 
-def make_tree(
-    root, nodes=NODE_MEM_KB, sizes=(2048, 1048576), flags="fpu sse sse2 pni pdpe1gb", counts=None, total=None
-):
+def make_tree(root, nodes=None, sizes=(2048, 1048576), flags="fpu sse sse2 pni pdpe1gb", counts=None, total=None):
     """A sysfs/procfs tree below ``root``; ``counts``: {(node, size_kb): nr} (node None: system-wide)."""
     counts = counts or {}
+    nodes = NODE_MEM_KB if nodes is None else nodes
     _write(root, "/proc/cpuinfo", _cpuinfo(flags))
     _write(root, "/sys/devices/system/cpu/online", "0-1\n")
     total = total or sum(nodes.values())
