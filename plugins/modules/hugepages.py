@@ -167,9 +167,10 @@ def main():
     except InputError as exc:
         module.fail_json(msg=str(exc))
     except ShortfallError as exc:
-        module.fail_json(msg=str(exc), pages=exc.pages, applied=exc.applied)
+        module.fail_json(msg=str(exc), changed=bool(exc.applied), pages=exc.pages, applied=exc.applied)
     except OSError as exc:
-        module.fail_json(msg=f"writing a hugepage count failed: {exc}", applied=getattr(exc, "applied", []))
+        applied = getattr(exc, "applied", [])
+        module.fail_json(msg=f"writing a hugepage count failed: {exc}", changed=bool(applied), applied=applied)
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff
