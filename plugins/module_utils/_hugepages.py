@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Hugepage pools per NUMA node and page size: validate, plan, apply, read back.
+
+The pools are a runtime table in sysfs (``nr_hugepages`` of
+``/sys/devices/system/node/nodeN/hugepages/hugepages-<kB>kB`` per node, of
+``/sys/kernel/mm/hugepages/hugepages-<kB>kB`` for the whole host). One path for every run:
+**validate all input -> read the pools once -> plan (the counts that differ) -> write unless check
+mode -> read back**. The kernel allocates what it can: a write of 600 may leave 412 pages when
+memory is fragmented or short, so the read-back is what counts.
+
+Everything is read through :class:`HugepageFS` (a :class:`_host_facts.SysFS` that can also write)
+below a configurable root, so the unit tests run on a fake sysfs tree in a temporary directory.
+The readers are the facts collector's (:mod:`_host_facts`), not copies.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
+    SysFS,
+    _cpu_facts,
+    _hugepage_pools,
+    _memory_facts,
+    _numa_facts,
+)
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
+
+# The page sizes the collection manages, as users write them -> kB, as sysfs names them.
+SIZES = {"2M": 2048, "1G": 1048576}
+SIZE_NAMES = {kb: name for name, kb in SIZES.items()}
+GLOBAL_BASE = "/sys/kernel/mm/hugepages"
+NODE_BASE = "/sys/devices/system/node/node{node}/hugepages"
+
+
+class HugepageFS(SysFS):
+    """:class:`SysFS` plus the one write this needs (``nr_hugepages``)."""
+
+    def write(self, path, text):
+        with open(self._path(path), "w") as handle:
+            handle.write(text)
+
+
+class ShortfallError(Exception):
+    """The kernel allocated fewer pages than asked (or freed fewer)."""
+
+    def __init__(self, shortfalls, applied, pages):
+        self.shortfalls = shortfalls
+        self.applied = applied
+        self.pages = pages
+        parts = [
+            f"{where(item['node'])} size {item['size']}: asked {item['requested']}, got {item['after']}"
+            for item in shortfalls
+        ]
+        written = ", ".join(f"{where(w['node'])} {w['size']} {w['before']} -> {w['count']}" for w in applied)
+        super(ShortfallError, self).__init__(
+            "the kernel allocated fewer hugepages than asked (memory fragmented or in use): "
+            + "; ".join(parts)
+            + f". Written: {written or 'nothing'}. The pages it did allocate are kept."
+        )
+
+
+def where(node):
+    return "system-wide" if node is None else f"node {node}"
+
+
+def memory_of(node):
+    return "the host" if node is None else f"node {node}"
+
+
+def pool_path(node, size_kb):
+    base = GLOBAL_BASE if node is None else NODE_BASE.format(node=node)
+    return f"{base}/hugepages-{size_kb}kB"
+
+
+def read_host(fs):
+    """What validation and planning need, read with the facts collector's readers."""
+    numa = _numa_facts(fs)
+    memory, hugepages = _memory_facts(fs)
+    cpu = _cpu_facts(fs)
+    return {
+        "flags": cpu["flags"],
+        "sizes_kb": hugepages["sizes_kb"],
+        "memory_total_kb": memory["total_kb"],
+        "nodes": {node["id"]: node for node in numa["nodes"]},
+        "pools": hugepages["pools"],
+    }
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate(pages, host, base="pages"):
+    """Check every entry against the host; return ``[{index, node, size, size_kb, count}]``.
+
+    Raises :class:`InputError` with a path such as ``pages[2].count`` for the first problem.
+    """
+    if not isinstance(pages, list):
+        raise InputError(base, pages, "must be a list of {size, node, count}")
+    entries, seen, scopes = [], {}, {}
+    for index, item in enumerate(pages):
+        path = item_path(base, index)
+        if not isinstance(item, dict):
+            raise InputError(path, item, "must be a dict with size, node and count")
+        unknown = sorted(set(item) - {"size", "node", "count"})
+        if unknown:
+            raise InputError(path, item, f"unknown key(s) {', '.join(unknown)}; expected size, node, count")
+        size, node, count = item.get("size"), item.get("node"), item.get("count")
+        if size not in SIZES:
+            raise InputError(path_join(path, "size"), size, "must be 2M or 1G")
+        size_kb = SIZES[size]
+        if size_kb not in host["sizes_kb"]:
+            raise InputError(
+                path_join(path, "size"),
+                size,
+                f"the kernel offers no {size} pages here (no {GLOBAL_BASE}/hugepages-{size_kb}kB)",
+            )
+        if size == "1G" and host["flags"] and "pdpe1gb" not in host["flags"]:
+            raise InputError(path_join(path, "size"), size, "the CPU lacks the pdpe1gb flag (no 1G pages)")
+        if node is not None:
+            if not _is_int(node) or node < 0:
+                raise InputError(path_join(path, "node"), node, "must be a NUMA node number >= 0 (or omitted)")
+            if node not in host["nodes"]:
+                known = ", ".join(str(n) for n in sorted(host["nodes"])) or "none: no NUMA support"
+                raise InputError(path_join(path, "node"), node, f"no such NUMA node on this host (nodes: {known})")
+        if not _is_int(count) or count < 0:
+            raise InputError(path_join(path, "count"), count, "must be a whole number >= 0")
+        key = (node, size)
+        if key in seen:
+            raise InputError(path, item, f"{where(node)} size {size} is already given in {item_path(base, seen[key])}")
+        seen[key] = index
+        scope = "node" if node is not None else "system"
+        other = scopes.setdefault(size, (scope, index))
+        if other[0] != scope:
+            raise InputError(
+                path,
+                item,
+                f"size {size} is given both per node and system-wide ({item_path(base, other[1])}); "
+                "the kernel spreads a system-wide count over the nodes: use one or the other",
+            )
+        total_kb = host["memory_total_kb"] if node is None else host["nodes"][node]["memory_total_kb"]
+        if total_kb is not None and count * size_kb > total_kb:
+            raise InputError(
+                path_join(path, "count"),
+                count,
+                f"{count} pages of {size} are {count * size_kb // 1024} MiB, more than the "
+                f"{total_kb // 1024} MiB of {memory_of(node)} (at most {total_kb // size_kb})",
+            )
+        entries.append({"index": index, "node": node, "size": size, "size_kb": size_kb, "count": count})
+    # all sizes together must fit each node too
+    per_scope = {}
+    for entry in entries:
+        per_scope.setdefault(entry["node"], []).append(entry)
+    for node, group in per_scope.items():
+        total_kb = host["memory_total_kb"] if node is None else host["nodes"][node]["memory_total_kb"]
+        asked_kb = sum(entry["count"] * entry["size_kb"] for entry in group)
+        if total_kb is not None and asked_kb > total_kb:
+            last = group[-1]
+            raise InputError(
+                path_join(item_path(base, last["index"]), "count"),
+                last["count"],
+                f"the pages asked for {memory_of(node)} ({asked_kb // 1024} MiB over all sizes) exceed its "
+                f"{total_kb // 1024} MiB",
+            )
+    return entries
+
+
+def read_pool(fs, node, size_kb):
+    """``{"total", "free", "surplus"}`` of one pool, through the collector's reader."""
+    base = GLOBAL_BASE if node is None else NODE_BASE.format(node=node)
+    pools = _hugepage_pools(fs, base, with_reserved=False)
+    return pools.get(str(size_kb), {"total": None, "free": None, "surplus": None})
+
+
+def plan(fs, entries):
+    """Read the pools once; return ``(state, writes)``.
+
+    ``state``: per entry ``{node, size, requested, before, free}``. ``writes``: the pools whose
+    count differs, decreases first (what they free may serve the increases).
+    """
+    state, writes = [], []
+    for entry in entries:
+        pool = read_pool(fs, entry["node"], entry["size_kb"])
+        state.append(
+            {
+                "node": entry["node"],
+                "size": entry["size"],
+                "requested": entry["count"],
+                "before": pool["total"],
+                "free": pool["free"],
+            }
+        )
+        if pool["total"] != entry["count"]:
+            writes.append(
+                {
+                    "node": entry["node"],
+                    "size": entry["size"],
+                    "path": pool_path(entry["node"], entry["size_kb"]) + "/nr_hugepages",
+                    "before": pool["total"],
+                    "count": entry["count"],
+                }
+            )
+    writes.sort(key=lambda w: w["before"] is not None and w["count"] > w["before"])
+    return state, writes
+
+
+def _label(node, size):
+    return f"{'system' if node is None else f'node{node}'} {size}"
+
+
+def diff(state, after_key):
+    return {
+        "before": {_label(s["node"], s["size"]): s["before"] for s in state},
+        "after": {_label(s["node"], s["size"]): s[after_key] for s in state},
+    }
+
+
+def run(fs, pages, check_mode=False, allow_partial=False):
+    """The whole path. Returns the module result (without ``diff`` unless asked by the caller).
+
+    Raises :class:`InputError` before any write, :class:`ShortfallError` after a write the kernel
+    could not satisfy (unless ``allow_partial``), ``OSError`` from a failed write (callers report
+    ``applied``: the writes done before it, kept on the exception as ``applied``).
+    """
+    entries = validate(pages, read_host(fs))
+    state, writes = plan(fs, entries)
+    applied = []
+    if not check_mode:
+        for write in writes:
+            try:
+                fs.write(write["path"], str(write["count"]))
+            except OSError as exc:
+                exc.applied = applied
+                raise
+            applied.append(write)
+    pages_out, shortfalls = [], []
+    for entry, item in zip(entries, state):
+        item = dict(item)
+        if check_mode:
+            item["after"] = item["requested"]  # predicted; free stays the value read
+        else:
+            pool = read_pool(fs, entry["node"], entry["size_kb"])
+            item["after"], item["free"] = pool["total"], pool["free"]
+            if item["after"] != item["requested"]:
+                shortfalls.append(item)
+        pages_out.append(item)
+    result = {
+        "changed": bool(writes),
+        "pages": pages_out,
+        "writes": [{"path": w["path"], "value": w["count"]} for w in writes],
+        "diff": diff(pages_out, "after"),
+    }
+    if shortfalls and not allow_partial:
+        raise ShortfallError(shortfalls, applied, pages_out)
+    return result
+
+
+def root_fs(root="/"):
+    """The live system (``/``), or a fake tree below ``root`` (tests)."""
+    return HugepageFS(root)
