@@ -515,3 +515,24 @@ def test_standalone_copy_needs_only_the_stdlib():
                 assert node.module.rsplit(".", 1)[-1] in siblings, (name, node.module)
             elif isinstance(node, ast.Import):
                 assert not any(alias.name.startswith("ansible") for alias in node.names), name
+
+
+def test_module_documentation_matches_argument_spec():
+    import yaml
+    from ansible_collections.dpvs.cluster.plugins.modules import dpdk_devbind
+
+    doc = yaml.safe_load(dpdk_devbind.DOCUMENTATION)
+
+    def compare(options, spec):
+        assert sorted(options) == sorted(spec)
+        for name, entry in spec.items():
+            assert options[name]["type"] == entry["type"], name
+            assert options[name].get("default") == entry.get("default"), name
+            assert options[name].get("required", False) == entry.get("required", False), name
+            assert options[name].get("elements") == entry.get("elements"), name
+            if "options" in entry:
+                compare(options[name]["suboptions"], entry["options"])
+
+    compare(doc["options"], dpdk_devbind.ARGUMENT_SPEC)
+    yaml.safe_load(dpdk_devbind.EXAMPLES)
+    yaml.safe_load(dpdk_devbind.RETURN)
