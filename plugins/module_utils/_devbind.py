@@ -41,6 +41,7 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
     collect,
     connection_address_from_processes,
     parse_ssh_connection,
+    pci_address_of,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
 from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
@@ -129,23 +130,37 @@ def driver_dir(io, name):
     return None
 
 
+def pci_netdevs(io):
+    """``{pci: interface name}`` from ``/sys/class/net``: the netdev sits below the PCI function
+    (``.../0000:21:00.0/net/enp33s0``) or below a child device (virtio: ``.../0000:11:00.0/virtio1/net/enp17s0``)."""
+    found = {}
+    for name in io.listdir("/sys/class/net"):
+        link = io.readlink(f"/sys/class/net/{name}")
+        if not link or "/devices/virtual/" in link:
+            continue
+        pci = pci_address_of(link)
+        if pci and pci not in found:
+            found[pci] = name
+    return found
+
+
 def read_functions(io):
     """The PCI network functions: ``{pci: {pci, vendor_id, device_id, numa_node, driver,
     driver_override, netdev, mac, up}}`` (``netdev``/``mac``/``up`` None without a kernel netdev)."""
     functions = {}
+    netdevs = pci_netdevs(io)
     for pci in io.listdir("/sys/bus/pci/devices"):
         base = f"/sys/bus/pci/devices/{pci}"
         if not (_strip(io.read(base + "/class")) or "").startswith(PCI_CLASS_NETWORK):
             continue
         driver = io.readlink(base + "/driver")
         override = _strip(io.read(base + "/driver_override"))
-        names = io.listdir(base + "/net")
-        netdev = names[0] if names else None
+        netdev = netdevs.get(pci)
         mac = up = None
         if netdev:
-            mac = (_strip(io.read(f"{base}/net/{netdev}/address")) or "").lower() or None
+            mac = (_strip(io.read(f"/sys/class/net/{netdev}/address")) or "").lower() or None
             try:
-                up = bool(int(_strip(io.read(f"{base}/net/{netdev}/flags")) or "0", 16) & IFF_UP)
+                up = bool(int(_strip(io.read(f"/sys/class/net/{netdev}/flags")) or "0", 16) & IFF_UP)
             except ValueError:
                 up = None
         try:
@@ -547,12 +562,12 @@ def _rollback(io, runner, step, function, ip):
             done.append(action)
         except Exception:  # rollback goes on; the caller reports the first failure
             continue
-    names = io.listdir(f"/sys/bus/pci/devices/{pci}/net")
-    if function["up"] and names:
+    name = pci_netdevs(io).get(pci)
+    if function["up"] and name:
         action = {
             "pci": pci,
             "op": "command",
-            "cmd": [ip, "link", "set", "dev", names[0], "up"],
+            "cmd": [ip, "link", "set", "dev", name, "up"],
             "why": "rollback: link up",
         }
         try:
