@@ -758,23 +758,19 @@ def boot_main(argv=None, io=None, runner=None, out=None):
         recorded = state_devices(read_json(args.state_file, "state_file"))
         devices, skipped = boot_devices(io, recorded, None if args.check else runner)
         for line in skipped:
-            print(f"dpvs-devbind: {line}", file=out)
+            out.write(f"dpvs-devbind: {line}\n")
         # force: the management NIC was refused when the binding was recorded; at boot there is
         # no Ansible connection to protect and the default route may not be up yet.
         result = run(io, runner, devices, args.state_file, None, force=True, link_down=True, check_mode=args.check)
     except InputError as exc:
-        print(f"dpvs-devbind: {exc}", file=out)
+        out.write(f"dpvs-devbind: {exc}\n")
         return 1
     except BindError as exc:
-        print(f"dpvs-devbind: {exc.msg}", file=out)
+        out.write(f"dpvs-devbind: {exc.msg}\n")
         return 1
     for action in result["actions"]:
         what = " ".join(action["cmd"]) if action["op"] == "command" else f"{action['path']} <- {action['value']!r}"
-        print(f"dpvs-devbind: {action['pci']}: {what}", file=out)
-    print(
-        "dpvs-devbind: {} NIC(s) recorded, {}".format(
-            len(devices), "changed" if result["changed"] else "all already bound"
-        ),
-        file=out,
-    )
+        out.write(f"dpvs-devbind: {action['pci']}: {what}\n")
+    summary = "changed" if result["changed"] else "all already bound"
+    out.write(f"dpvs-devbind: {len(devices)} NIC(s) recorded, {summary}\n")
     return 0

@@ -60,10 +60,10 @@ def host(tmp_path):
     return make_host(tmp_path)
 
 
-def make_host(tmp_path, nics=NICS, drivers=DRIVERS, **kwargs):
+def make_host(tmp_path, nics=None, drivers=None, **kwargs):
     kwargs.setdefault("addresses", {"enp0s3": "10.0.2.15"})
     kwargs.setdefault("default_route", "enp0s3")
-    fake = fake_kernel.FakeKernel(tmp_path / "root", nics, drivers, **kwargs)
+    fake = fake_kernel.FakeKernel(tmp_path / "root", nics or NICS, drivers or DRIVERS, **kwargs)
     fake.state_file = str(tmp_path / "etc" / "devbind.json")
     fake.nic_map = str(tmp_path / "etc" / "nics.json")
     return fake
@@ -170,7 +170,7 @@ def test_check_mode_plans_the_same_and_writes_nothing(host):
     assert not os.path.exists(host.state_file)
     assert host.driver(WAN) == "virtio-pci" and host.is_up("enp17s0")
     real = converge(host, devices)
-    assert [a for a in real["actions"]] == checked["actions"]
+    assert real["actions"] == checked["actions"]
     assert real["diff"] == checked["diff"]
 
 
