@@ -1,0 +1,776 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bind PCI network functions to DPDK drivers (vfio-pci, igb_uio, uio_pci_generic) and back, through sysfs.
+
+One code path for the ``dpdk_devbind`` module and the boot-time applier (``dpvs-devbind.service``):
+
+* :func:`read_functions` reads the PCI network functions from sysfs (:class:`SysfsIO`, a root that
+  tests point at a fake kernel);
+* :func:`resolve` validates the requested devices (selectors, drivers, Mellanox, management NIC)
+  and raises :class:`InputError` before anything changes;
+* :func:`plan` turns live state + requests (+ the state file) into per-NIC steps of actions;
+* :func:`apply` runs them in order (link down, ``driver_override``, unbind, ``drivers_probe``),
+  reads the driver back, and on a failed bind clears the override and re-probes so that the NIC
+  returns to its kernel driver; :class:`BindError` carries what was applied.
+
+Kernel semantics used (Documentation/ABI/testing/sysfs-bus-pci): a driver named in
+``driver_override`` is the only one that may bind the device; writing ``"\\n"`` clears it (an
+empty write is no write at all); ``/sys/bus/pci/drivers_probe`` re-runs the match for one device;
+``drivers/<drv>/unbind`` detaches it. ``drivers_probe`` does not report a driver that refused the
+device, hence the read-back.
+
+Stdlib only (with its three siblings ``_host_facts``, ``_inputs``, ``_runner``): the devbind role
+copies the four files to ``/usr/local/lib/dpvs-cluster/ansible_collections/dpvs/cluster/plugins/
+module_utils/`` and the boot entry point imports :func:`boot_main` from there.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
+    SysFS,
+    collect,
+    connection_address_from_processes,
+    parse_ssh_connection,
+    pci_address_of,
+)
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+
+DPDK_DRIVERS = ("vfio-pci", "igb_uio", "uio_pci_generic")
+KERNEL = "kernel"
+MELLANOX_VENDOR = "0x15b3"
+PCI_CLASS_NETWORK = "0x02"
+IFF_UP = 0x1
+STATE_VERSION = 1
+DEFAULT_STATE_FILE = "/etc/dpvs-cluster/devbind.json"
+DEFAULT_NIC_MAP = "/etc/dpvs-cluster/nics.json"
+
+# 0000:11:00.0 or 11:00.0 (domain optional)
+PCI_RE = re.compile(
+    r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<slot>[0-9a-fA-F]{2})\.(?P<fn>[0-7])$"
+)
+# 52:54:00:00:01:02 (also with dashes: 52-54-00-00-01-02)
+MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}$")
+# enp17s0, eth0, ens1f0np0 (IFNAMSIZ 16: 15 characters, no / or whitespace)
+IFNAME_RE = re.compile(r"^[^/\s:]{1,15}$")
+# vfio-pci, igb_uio, virtio-pci, e1000e, mlx5_core
+DRIVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class BindError(Exception):
+    """A change failed part-way. ``applied``: the actions that succeeded (rollback included)."""
+
+    def __init__(self, msg, applied, devices=None):
+        self.msg = msg
+        self.applied = applied
+        self.devices = devices or []
+        super(BindError, self).__init__(msg)
+
+
+# ---------------------------------------------------------------------------------------------
+# sysfs access
+
+
+class SysfsIO(SysFS):
+    """:class:`SysFS` (reads, from ``_host_facts``) plus the writes binding needs."""
+
+    def exists(self, path):
+        return os.path.exists(self._path(path))
+
+    def write(self, path, value):
+        # unbuffered, so that the kernel's answer (ENODEV from bind, EBUSY...) raises here
+        with open(self._path(path), "wb", buffering=0) as handle:
+            handle.write(value.encode("utf-8"))
+
+
+def norm_driver(name):
+    """Driver and module names compare with ``-`` and ``_`` alike (virtio-pci is module virtio_pci)."""
+    return name.replace("-", "_") if name else name
+
+
+def norm_pci(text):
+    """``11:00.0`` -> ``0000:11:00.0``; None when not a PCI address."""
+    match = PCI_RE.match((text or "").strip())
+    if not match:
+        return None
+    return "{}:{}:{}.{}".format(
+        (match.group("domain") or "0000").lower(),
+        match.group("bus").lower(),
+        match.group("slot").lower(),
+        match.group("fn"),
+    )
+
+
+def norm_mac(text):
+    text = (text or "").strip()
+    return text.lower().replace("-", ":") if MAC_RE.match(text) else None
+
+
+def _strip(text):
+    return text.strip() if text is not None else None
+
+
+def driver_dir(io, name):
+    """The directory name of a loaded PCI driver matching ``name`` (``-``/``_`` alike), or None."""
+    if not name:
+        return None
+    for candidate in (name, name.replace("_", "-"), name.replace("-", "_")):
+        if io.exists(f"/sys/bus/pci/drivers/{candidate}"):
+            return candidate
+    return None
+
+
+def pci_netdevs(io):
+    """``{pci: interface name}`` from ``/sys/class/net``: the netdev sits below the PCI function
+    (``.../0000:21:00.0/net/enp33s0``) or below a child device (virtio: ``.../0000:11:00.0/virtio1/net/enp17s0``)."""
+    found = {}
+    for name in io.listdir("/sys/class/net"):
+        link = io.readlink(f"/sys/class/net/{name}")
+        if not link or "/devices/virtual/" in link:
+            continue
+        pci = pci_address_of(link)
+        if pci and pci not in found:
+            found[pci] = name
+    return found
+
+
+def read_functions(io):
+    """The PCI network functions: ``{pci: {pci, vendor_id, device_id, numa_node, driver,
+    driver_override, netdev, mac, up}}`` (``netdev``/``mac``/``up`` None without a kernel netdev)."""
+    functions = {}
+    netdevs = pci_netdevs(io)
+    for pci in io.listdir("/sys/bus/pci/devices"):
+        base = f"/sys/bus/pci/devices/{pci}"
+        if not (_strip(io.read(base + "/class")) or "").startswith(PCI_CLASS_NETWORK):
+            continue
+        driver = io.readlink(base + "/driver")
+        override = _strip(io.read(base + "/driver_override"))
+        netdev = netdevs.get(pci)
+        mac = up = None
+        if netdev:
+            mac = (_strip(io.read(f"/sys/class/net/{netdev}/address")) or "").lower() or None
+            try:
+                up = bool(int(_strip(io.read(f"/sys/class/net/{netdev}/flags")) or "0", 16) & IFF_UP)
+            except ValueError:
+                up = None
+        try:
+            numa = int(_strip(io.read(base + "/numa_node")))
+        except (TypeError, ValueError):
+            numa = None
+        functions[pci] = {
+            "pci": pci,
+            "vendor_id": _strip(io.read(base + "/vendor")),
+            "device_id": _strip(io.read(base + "/device")),
+            "numa_node": numa,
+            "driver": os.path.basename(driver) if driver else None,
+            "driver_override": None if override in (None, "", "(null)") else override,
+            "netdev": netdev,
+            "mac": mac,
+            "up": up,
+        }
+    return functions
+
+
+def read_json(path, what):
+    """A JSON record file as a dict; ``{}`` when absent. A file that is not JSON is an error."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise InputError(what, path, f"cannot read it: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(what, path, "not a JSON object")
+    return data
+
+
+def write_state(path, devices):
+    """Write the state file atomically (``{"version": 1, "devices": {pci: record}}``)."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump({"version": STATE_VERSION, "devices": devices}, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def state_devices(state):
+    devices = state.get("devices") if isinstance(state, dict) else None
+    return devices if isinstance(devices, dict) else {}
+
+
+def host_view(io, ip_addr_text, connection_address):
+    """``({pci: reason}, {pci: [kernel module]})``: the NICs that carry the Ansible connection or a
+    default route, directly or under a bond/VLAN/bridge that does (``_host_facts.collect`` decides),
+    and the kernel modules whose PCI aliases match each NIC (the kernel driver of last resort)."""
+    facts = collect(io, ip_addr_text, connection_address)
+    protected = {}
+    for nic in facts["nics"]:
+        if not nic["pci_address"]:
+            continue
+        reasons = []
+        if nic["connection"]:
+            reasons.append(f"it carries the address Ansible connects through ({connection_address})")
+        if nic["default_route_ipv4"]:
+            reasons.append("it carries the IPv4 default route")
+        if nic["default_route_ipv6"]:
+            reasons.append("it carries an IPv6 default route")
+        if reasons:
+            via = f" (interface {nic['name']})" if nic["name"] else ""
+            protected[nic["pci_address"]] = " and ".join(reasons) + via
+    modules = {nic["pci_address"]: nic["kernel_modules"] for nic in facts["nics"] if nic["pci_address"]}
+    return protected, modules
+
+
+def connection_address(environ, io):
+    """The address Ansible connects through: SSH_CONNECTION here or in a parent process (as host_info)."""
+    return parse_ssh_connection(environ.get("SSH_CONNECTION")) or connection_address_from_processes(io)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and resolution
+
+
+def kernel_driver_of(pci, function, recorded, nic_map, modules):
+    """The NIC's own kernel driver: this module's record, the current driver when it is not a DPDK
+    one, the preflight role's NIC map, else the kernel modules whose PCI alias matches."""
+    if recorded.get(pci, {}).get("kernel_driver"):
+        return recorded[pci]["kernel_driver"]
+    if function["driver"] and function["driver"] not in DPDK_DRIVERS:
+        return function["driver"]
+    mapped = nic_map.get(pci, {})
+    if isinstance(mapped, dict) and mapped.get("kernel_driver"):
+        return mapped["kernel_driver"]
+    found = modules.get(pci) or []
+    return found[0] if found else None
+
+
+def _known_name_mac(pci, function, recorded, nic_map):
+    """The NIC's interface name and MAC: live, else this module's record, else the NIC map."""
+    name, mac = function["netdev"], function["mac"]
+    for source in (recorded.get(pci) or {}, nic_map.get(pci) or {}):
+        if not isinstance(source, dict):
+            continue
+        name = name or source.get("name")
+        mac = mac or (source.get("mac") or "").lower() or None
+    return name, mac
+
+
+def _find_by(functions, recorded, nic_map, key, value):
+    """PCI addresses whose live netdev, record or NIC map entry has ``key`` (name/mac) == value."""
+    live, remembered = [], []
+    for pci, function in sorted(functions.items()):
+        live_value = function["netdev"] if key == "name" else function["mac"]
+        if live_value == value:
+            live.append(pci)
+            continue
+        for source in (recorded.get(pci) or {}, nic_map.get(pci) or {}):
+            if (
+                isinstance(source, dict)
+                and (source.get(key) or "").lower() == value.lower()
+                and function["netdev"] is None
+            ):
+                remembered.append(pci)
+                break
+    return live or remembered
+
+
+def resolve(
+    devices, functions, io, recorded=None, nic_map=None, protected=None, modules=None, force=False, path="devices"
+):
+    """Validate the requested devices; return one request per NIC, in input order.
+
+    Request: ``{pci, target, kernel_driver, restore (target is the kernel driver), path}``.
+    Raises :class:`InputError` on the first problem; nothing has changed then.
+    """
+    recorded = recorded or {}
+    nic_map = nic_map or {}
+    protected = protected or {}
+    modules = modules or {}
+    known = ", ".join(sorted(functions)) or "none"
+    requests, seen = [], {}
+    if not isinstance(devices, list):
+        raise InputError(path, devices, "must be a list of {pci|mac|name, driver}")
+    for index, device in enumerate(devices):
+        base = item_path(path, index)
+        if not isinstance(device, dict):
+            raise InputError(base, device, "must be a dict with one of pci, mac, name and a driver")
+        unknown = sorted(set(device) - {"pci", "mac", "name", "driver"})
+        if unknown:
+            raise InputError(
+                path_join(base, unknown[0]), device[unknown[0]], "unknown key (use pci, mac, name, driver)"
+            )
+        selectors = [key for key in ("pci", "mac", "name") if device.get(key) not in (None, "")]
+        if len(selectors) != 1:
+            raise InputError(
+                base, {k: v for k, v in device.items() if k != "driver"}, "give exactly one of pci, mac, name"
+            )
+        key = selectors[0]
+        value = device[key]
+        if not isinstance(value, str):
+            raise InputError(path_join(base, key), value, "must be a string")
+        if key == "pci":
+            pci = norm_pci(value)
+            if pci is None:
+                raise InputError(path_join(base, key), value, "not a PCI address (0000:11:00.0 or 11:00.0)")
+            if pci not in functions:
+                raise InputError(
+                    path_join(base, key), value, f"no PCI network function {pci} on this host (there are: {known})"
+                )
+        else:
+            if key == "mac":
+                wanted = norm_mac(value)
+                if wanted is None:
+                    raise InputError(path_join(base, key), value, "not a MAC address (52:54:00:00:01:02)")
+            else:
+                wanted = value.strip()
+                if not IFNAME_RE.match(wanted):
+                    raise InputError(path_join(base, key), value, "not an interface name")
+            found = _find_by(functions, recorded, nic_map, key, wanted)
+            if not found:
+                raise InputError(
+                    path_join(base, key),
+                    value,
+                    f"no PCI network function with {'MAC' if key == 'mac' else 'interface name'} {wanted} on this "
+                    f"host, live or recorded in the NIC map (PCI network functions: {known})",
+                )
+            if len(found) > 1:
+                raise InputError(
+                    path_join(base, key), value, "matches several NICs: {}; select by pci".format(", ".join(found))
+                )
+            pci = found[0]
+        if pci in seen:
+            raise InputError(base, value, f"{pci} is already selected by {seen[pci]}")
+        seen[pci] = base
+        function = functions[pci]
+        driver = device.get("driver")
+        driver_path = path_join(base, "driver")
+        if not isinstance(driver, str) or not DRIVER_RE.match(driver.strip()):
+            raise InputError(
+                driver_path, driver, "not a driver name (vfio-pci, igb_uio, uio_pci_generic, kernel or a kernel driver)"
+            )
+        driver = driver.strip()
+        kernel_driver = kernel_driver_of(pci, function, recorded, nic_map, modules)
+        if driver == KERNEL:
+            if kernel_driver is None:
+                raise InputError(
+                    driver_path, driver, f"{pci}: its kernel driver is unknown (no record, no NIC map entry); name it"
+                )
+            target = kernel_driver
+        else:
+            target = driver
+        restore = kernel_driver is not None and norm_driver(target) == norm_driver(kernel_driver)
+        if function["vendor_id"] == MELLANOX_VENDOR and not restore:
+            raise InputError(
+                driver_path,
+                driver,
+                f"{pci} is a Mellanox/NVIDIA NIC (vendor 0x15b3): mlx4/mlx5 are bifurcated, DPDK drives them "
+                "on their kernel driver; leave them on it (driver: kernel) or do not list them",
+            )
+        loaded = driver_dir(io, target)
+        if loaded is None:
+            raise InputError(
+                driver_path,
+                driver,
+                f"driver {target} is not loaded (no /sys/bus/pci/drivers/{target}): load it first "
+                "(role dpvs.cluster.dpdk_kmods, or modprobe)",
+            )
+        current = function["driver"]
+        changes = norm_driver(current) != norm_driver(loaded)
+        if changes and pci in protected and not force:
+            raise InputError(
+                path_join(base, key),
+                value,
+                f"{pci} is the management NIC: {protected[pci]}; binding it would cut the host off "
+                "(force: true overrides)",
+            )
+        requests.append(
+            {"pci": pci, "target": loaded, "kernel_driver": kernel_driver, "restore": restore, "path": base}
+        )
+    return requests
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan
+
+
+def _write(pci, path, value, why):
+    return {"pci": pci, "op": "write", "path": path, "value": value, "why": why}
+
+
+def _bind_actions(function, target, restore, link_down, ip):
+    """The ordered actions that move one NIC from its current driver to ``target``."""
+    pci = function["pci"]
+    actions = []
+    if link_down and function["netdev"] and function["up"]:
+        actions.append(
+            {
+                "pci": pci,
+                "op": "command",
+                "cmd": [ip, "link", "set", "dev", function["netdev"], "down"],
+                "why": f"take {function['netdev']} down before its driver lets go",
+            }
+        )
+    if restore:
+        actions.append(
+            _write(pci, f"/sys/bus/pci/devices/{pci}/driver_override", "\n", "clear driver_override (kernel driver)")
+        )
+    else:
+        actions.append(_write(pci, f"/sys/bus/pci/devices/{pci}/driver_override", target, f"only {target} may bind it"))
+    if function["driver"]:
+        actions.append(
+            _write(pci, f"/sys/bus/pci/drivers/{function['driver']}/unbind", pci, f"unbind from {function['driver']}")
+        )
+    actions.append(_write(pci, "/sys/bus/pci/drivers_probe", pci, f"probe: {target or 'the kernel driver'} binds it"))
+    return actions
+
+
+def plan(
+    functions, requests, recorded, link_down=True, restore_unlisted=False, ip="ip", modules=None, io=None, nic_map=None
+):
+    """Steps that make the NICs what ``requests`` says; the state file's new content.
+
+    Returns ``(steps, new_recorded)``; a step is ``{pci, name, mac, numa_node, driver_before,
+    driver_after, kernel_driver, restore, listed, actions}``. No step and an unchanged record:
+    nothing to do.
+    """
+    modules = modules or {}
+    steps = []
+    new_recorded = {pci: dict(entry) for pci, entry in recorded.items() if isinstance(entry, dict)}
+    listed = set()
+    work = [(req, True) for req in requests]
+    if restore_unlisted:
+        requested = {req["pci"] for req in requests}
+        for pci in sorted(recorded):
+            if pci in requested or pci not in functions:
+                continue
+            entry = recorded[pci] if isinstance(recorded[pci], dict) else {}
+            kernel_driver = entry.get("kernel_driver") or kernel_driver_of(pci, functions[pci], {}, {}, modules)
+            target = (driver_dir(io, kernel_driver) if io is not None else None) or kernel_driver
+            work.append(
+                ({"pci": pci, "target": target, "kernel_driver": kernel_driver, "restore": True, "path": None}, False)
+            )
+    for req, is_listed in work:
+        pci = req["pci"]
+        listed.add(pci)
+        function = functions[pci]
+        current = function["driver"]
+        name, mac = _known_name_mac(pci, function, recorded, nic_map or {})
+        actions = []
+        if norm_driver(current) != norm_driver(req["target"]):
+            actions = _bind_actions(function, req["target"], req["restore"], link_down, ip)
+        elif req["restore"] and function["driver_override"]:
+            # on its kernel driver already, but a stale override would send it elsewhere at the next probe
+            actions = [
+                _write(pci, f"/sys/bus/pci/devices/{pci}/driver_override", "\n", "clear a stale driver_override")
+            ]
+        if req["restore"]:
+            new_recorded.pop(pci, None)
+        else:
+            entry = dict(new_recorded.get(pci) or {})
+            entry.update(
+                {
+                    "kernel_driver": req["kernel_driver"],
+                    "name": entry.get("name") or name,
+                    "mac": entry.get("mac") or mac,
+                    "driver": req["target"],
+                    "vendor_id": function["vendor_id"],
+                    "device_id": function["device_id"],
+                }
+            )
+            if function["netdev"]:
+                entry["name"], entry["mac"] = function["netdev"], function["mac"]
+            new_recorded[pci] = entry
+        steps.append(
+            {
+                "pci": pci,
+                "name": name,
+                "mac": mac,
+                "numa_node": function["numa_node"],
+                "driver_before": current,
+                "driver_after": req["target"],
+                "kernel_driver": req["kernel_driver"],
+                "restore": req["restore"],
+                "listed": is_listed,
+                "actions": actions,
+            }
+        )
+    return steps, new_recorded
+
+
+def changed(steps, recorded, new_recorded):
+    return any(step["actions"] for step in steps) or recorded != new_recorded
+
+
+def diff(steps):
+    return {
+        "before": {step["pci"]: step["driver_before"] for step in steps},
+        "after": {step["pci"]: step["driver_after"] for step in steps},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Apply
+
+
+def _run_action(io, runner, action):
+    if action["op"] == "command":
+        runner.run(action["cmd"])
+    else:
+        io.write(action["path"], action["value"])
+
+
+def _read_driver(io, pci):
+    link = io.readlink(f"/sys/bus/pci/devices/{pci}/driver")
+    return os.path.basename(link) if link else None
+
+
+def _bound(step, driver):
+    if driver is None:
+        return False
+    if norm_driver(driver) == norm_driver(step["driver_after"]):
+        return True
+    return step["restore"] and step["kernel_driver"] is None and driver not in DPDK_DRIVERS
+
+
+def _rollback(io, runner, step, function, ip):
+    """Clear the override and re-probe so that the NIC goes back to its kernel driver; bring its link
+    up again when it was up. Best effort: returns the actions that succeeded."""
+    pci = step["pci"]
+    done = []
+    actions = [_write(pci, f"/sys/bus/pci/devices/{pci}/driver_override", "\n", "rollback: clear driver_override")]
+    driver = _read_driver(io, pci)
+    if driver:
+        actions.append(_write(pci, f"/sys/bus/pci/drivers/{driver}/unbind", pci, f"rollback: unbind from {driver}"))
+    actions.append(_write(pci, "/sys/bus/pci/drivers_probe", pci, "rollback: probe the kernel driver"))
+    for action in actions:
+        try:
+            _run_action(io, runner, action)
+            done.append(action)
+        except Exception:  # rollback goes on; the caller reports the first failure
+            continue
+    name = pci_netdevs(io).get(pci)
+    if function["up"] and name:
+        action = {
+            "pci": pci,
+            "op": "command",
+            "cmd": [ip, "link", "set", "dev", name, "up"],
+            "why": "rollback: link up",
+        }
+        try:
+            _run_action(io, runner, action)
+            done.append(action)
+        except Exception:  # best effort, as above
+            pass
+    return done
+
+
+def apply(io, runner, functions, steps, ip="ip"):
+    """Run every step's actions in order; read each NIC's driver back.
+
+    Returns the actions applied. On a failure: rolls the failing NIC back (kernel driver) and
+    raises :class:`BindError` with every action applied (earlier NICs stay bound).
+    """
+    applied = []
+    for step in steps:
+        if not step["actions"]:
+            continue
+        error = None
+        for action in step["actions"]:
+            try:
+                _run_action(io, runner, action)
+            except Exception as exc:  # CommandError, OSError from sysfs: both roll back
+                error = "{} failed: {}".format(
+                    " ".join(action["cmd"])
+                    if action["op"] == "command"
+                    else f"write {action['value']!r} to {action['path']}",
+                    getattr(exc, "msg", None) or exc,
+                )
+                break
+            applied.append(action)
+        if error is None:
+            driver = _read_driver(io, step["pci"])
+            if _bound(step, driver):
+                step["driver_after"] = driver
+                continue
+            error = (
+                f"read back {driver or 'no driver'} where {step['driver_after']} was asked for (the driver refused it)"
+            )
+        rolled = _rollback(io, runner, step, functions[step["pci"]], ip)
+        applied.extend(rolled)
+        now = _read_driver(io, step["pci"])
+        raise BindError(
+            f"{step['pci']}: binding to {step['driver_after']} failed: {error}; rolled back, "
+            f"it is on {now or 'no driver'} now",
+            applied,
+        )
+    return applied
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole run, shared by the module and the boot-time applier
+
+
+def result_devices(steps, io=None):
+    devices = []
+    for step in steps:
+        after = _read_driver(io, step["pci"]) if io is not None and step["actions"] else step["driver_after"]
+        devices.append(
+            {
+                "pci": step["pci"],
+                "name": step["name"],
+                "mac": step["mac"],
+                "numa_node": step["numa_node"],
+                "driver_before": step["driver_before"],
+                "driver_after": after,
+                "listed": step["listed"],
+            }
+        )
+    return devices
+
+
+def public_actions(steps):
+    return [action for step in steps for action in step["actions"]]
+
+
+def run(
+    io,
+    runner,
+    devices,
+    state_file,
+    nic_map_file=None,
+    force=False,
+    restore_unlisted=False,
+    link_down=True,
+    check_mode=False,
+    protected=None,
+    modules=None,
+    ip="ip",
+):
+    """Validate, plan, apply unless ``check_mode``, record. Returns a result dict.
+
+    Raises :class:`InputError` (nothing changed) or :class:`BindError` (``applied`` set; the state
+    file records what was bound before the failure).
+    """
+    recorded = state_devices(read_json(state_file, "state_file"))
+    nic_map_data = read_json(nic_map_file, "nic_map") if nic_map_file else {}
+    nic_map = nic_map_data.get("nics") if isinstance(nic_map_data.get("nics"), dict) else {}
+    functions = read_functions(io)
+    requests = resolve(devices, functions, io, recorded, nic_map, protected, modules, force)
+    steps, new_recorded = plan(functions, requests, recorded, link_down, restore_unlisted, ip, modules, io, nic_map)
+    is_changed = changed(steps, recorded, new_recorded)
+    result = {
+        "changed": is_changed,
+        "actions": public_actions(steps),
+        "commands": [a["cmd"] for a in public_actions(steps) if a["op"] == "command"],
+        "diff": diff([s for s in steps if s["actions"]]),
+        "state": new_recorded,
+    }
+    if check_mode or not is_changed:
+        result["devices"] = result_devices(steps)
+        return result
+    try:
+        apply(io, runner, functions, steps, ip)
+    except BindError as exc:
+        failed = set()
+        for step in steps:
+            if not step["actions"]:
+                continue
+            now = _read_driver(io, step["pci"])
+            if not _bound(step, now):
+                failed.add(step["pci"])
+        partial = {pci: entry for pci, entry in recorded.items() if pci in failed}
+        partial.update({pci: entry for pci, entry in new_recorded.items() if pci not in failed})
+        write_state(state_file, partial)
+        exc.devices = result_devices(steps, io)
+        raise
+    write_state(state_file, new_recorded)
+    result["devices"] = result_devices(steps, io)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Boot-time applier (dpvs-devbind.service): the same resolve/plan/apply on the recorded bindings
+
+
+def _subprocess_run_command(argv, data=None, binary_data=False, environ_update=None, check_rc=False):
+    """``AnsibleModule.run_command``'s contract over subprocess, for :class:`Runner` at boot."""
+    env = dict(os.environ)
+    env.update(environ_update or {})
+    proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+def boot_devices(io, recorded, runner=None):
+    """The device list the boot applier asks for: every recorded binding whose NIC is still the one
+    recorded (same vendor/device, and same MAC when it has a netdev). Loads missing drivers with
+    modprobe when a runner is given. Returns ``(devices, skipped_messages)``."""
+    functions = read_functions(io)
+    devices, skipped = [], []
+    for pci, entry in sorted(recorded.items()):
+        if not isinstance(entry, dict) or not entry.get("driver"):
+            continue
+        function = functions.get(pci)
+        if function is None:
+            skipped.append(f"{pci}: no such PCI network function any more; left alone")
+            continue
+        if entry.get("vendor_id") and (function["vendor_id"], function["device_id"]) != (
+            entry.get("vendor_id"),
+            entry.get("device_id"),
+        ):
+            skipped.append(
+                f"{pci}: a different device now ({function['vendor_id']}:{function['device_id']}); left alone"
+            )
+            continue
+        if function["mac"] and entry.get("mac") and function["mac"] != entry["mac"].lower():
+            skipped.append(f"{pci}: MAC {function['mac']} is not the recorded {entry['mac']}; left alone")
+            continue
+        if runner is not None and driver_dir(io, entry["driver"]) is None:
+            runner.run(["modprobe", entry["driver"]], check_rc=False)
+        devices.append({"pci": pci, "driver": entry["driver"]})
+    return devices, skipped
+
+
+def boot_main(argv=None, io=None, runner=None, out=None):
+    """Entry point of ``dpvs-devbind``: re-apply the state file's bindings. Exit status 0/1."""
+    parser = argparse.ArgumentParser(prog="dpvs-devbind", description="Re-apply the recorded DPDK NIC bindings.")
+    parser.add_argument("--state-file", default=DEFAULT_STATE_FILE)
+    parser.add_argument("--root", default="/", help="sysfs root (tests)")
+    parser.add_argument("--check", action="store_true", help="print the plan, change nothing")
+    args = parser.parse_args(argv)
+    out = out or sys.stdout
+    io = io or SysfsIO(args.root)
+    runner = runner or Runner(_subprocess_run_command)
+    try:
+        recorded = state_devices(read_json(args.state_file, "state_file"))
+        devices, skipped = boot_devices(io, recorded, None if args.check else runner)
+        for line in skipped:
+            out.write(f"dpvs-devbind: {line}\n")
+        # force: the management NIC was refused when the binding was recorded; at boot there is
+        # no Ansible connection to protect and the default route may not be up yet.
+        result = run(io, runner, devices, args.state_file, None, force=True, link_down=True, check_mode=args.check)
+    except InputError as exc:
+        out.write(f"dpvs-devbind: {exc}\n")
+        return 1
+    except BindError as exc:
+        out.write(f"dpvs-devbind: {exc.msg}\n")
+        return 1
+    for action in result["actions"]:
+        what = " ".join(action["cmd"]) if action["op"] == "command" else f"{action['path']} <- {action['value']!r}"
+        out.write(f"dpvs-devbind: {action['pci']}: {what}\n")
+    summary = "changed" if result["changed"] else "all already bound"
+    out.write(f"dpvs-devbind: {len(devices)} NIC(s) recorded, {summary}\n")
+    return 0
