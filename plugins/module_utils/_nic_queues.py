@@ -276,23 +276,25 @@ class Tree:
 
     # -- NICs ---------------------------------------------------------------------------
     def netdevs(self):
-        """Every netdev with a device link: ``[{name, mac, pci, virtio, device_dir}]``."""
+        """Every netdev: ``[{name, mac, pci, virtio, pci_dir}]`` (``pci``/``pci_dir`` None for virtual devices)."""
         result = []
         for name in self.listdir(self.sys("class", "net")):
+            if not os.path.exists(self.sys("class", "net", name, "address")):
+                continue  # bonding_masters and other files
             device = self.sys("class", "net", name, "device")
-            if not os.path.exists(device):
-                continue
-            real = os.path.realpath(device)
-            base = os.path.basename(real)
-            virtio = base if base.startswith("virtio") else None
-            pci_dir = os.path.dirname(real) if virtio else real
-            pci = os.path.basename(pci_dir)
+            pci = pci_dir = virtio = None
+            if os.path.exists(device):
+                real = os.path.realpath(device)
+                base = os.path.basename(real)
+                virtio = base if base.startswith("virtio") else None
+                pci_dir = os.path.dirname(real) if virtio else real
+                pci = os.path.basename(pci_dir)
             mac = self.read(self.sys("class", "net", name, "address"), default="").lower()
             result.append(
                 {
                     "name": name,
                     "mac": mac,
-                    "pci": pci if PCI_RE.match(pci) else None,
+                    "pci": pci if pci and PCI_RE.match(pci) else None,
                     "virtio": virtio,
                     "pci_dir": pci_dir,
                 }
@@ -306,6 +308,8 @@ class Tree:
         return rx, tx
 
     def numa_node(self, nic):
+        if not nic["pci_dir"]:
+            return -1
         text = self.read(os.path.join(nic["pci_dir"], "numa_node"), default="-1")
         try:
             return int(text)
@@ -315,7 +319,8 @@ class Tree:
     def queue_irqs(self, nic):
         """``{(direction, index): irq}`` of the NIC's queues, from msi_irqs and /proc/interrupts."""
         names = parse_interrupts(self.read(self.proc("interrupts"), default=""))
-        msi = [int(x) for x in self.listdir(os.path.join(nic["pci_dir"], "msi_irqs")) if x.isdigit()]
+        msi_dir = os.path.join(nic["pci_dir"], "msi_irqs") if nic["pci_dir"] else None
+        msi = [int(x) for x in self.listdir(msi_dir) if x.isdigit()] if msi_dir else []
         candidates = msi if msi else sorted(names)
         result = {}
         for irq in candidates:
@@ -558,6 +563,12 @@ def desired_masks(entry, state):
         want["txqueuelen"] = entry["txqueuelen"]
     if entry["irq_affinity"] is not None:
         irqs = state["_irqs"]
+        if not irqs and not nic["pci_dir"]:
+            raise NicQueuesError(
+                entry["path"] + ".irq_affinity",
+                entry["irq_affinity"],
+                "{} is a virtual device: it has no queue IRQs".format(nic["name"]),
+            )
         if not irqs:
             raise NicQueuesError(
                 entry["path"] + ".irq_affinity",
