@@ -777,18 +777,25 @@ def main(argv=None):
     tree = Tree(args.sys_path, args.proc_path)
     runner = Runner(_subprocess_run_command)
     try:
-        result = run(config.get("nics", []), tree, runner, check_mode=args.check, ethtool=args.ethtool,
-                     lenient=args.lenient, only=args.nic)  # fmt: skip
+        result = run(
+            config.get("nics", []),
+            tree,
+            runner,
+            check_mode=args.check,
+            ethtool=args.ethtool,
+            lenient=args.lenient,
+            only=args.nic,
+        )
     except (NicQueuesError, ApplyError) as exc:
         sys.stderr.write(f"nic_queues: {exc}\n")
         return 1
     for change in result["changes"]:
-        sys.stdout.write("{} {} {}: {} -> {}\n".format(change["nic"], change["what"], change.get("queue", ""),
-                                                      change["before"], change["after"]))  # fmt: skip
+        queue = change.get("queue", "")
+        sys.stdout.write(f"{change['nic']} {change['what']} {queue}: {change['before']} -> {change['after']}\n")
     for line in result["skipped"]:
         sys.stdout.write(f"skipped: {line}\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
