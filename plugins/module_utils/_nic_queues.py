@@ -517,14 +517,19 @@ def read_state(entry, tree, runner, ethtool="ethtool"):
             for (direction, index), irq in sorted(irqs.items(), key=lambda item: (item[0][1], item[0][0]))
         }
         state["_irqs"] = irqs
-    if entry["rps_cpus"] is not None:
-        state["rps_cpus"] = {
-            f"rx-{i}": format_cpu_list(parse_mask(tree.read(tree.queue_path(nic["name"], "rx", i)))) for i in rx
-        }
-    if entry["xps_cpus"] is not None:
-        state["xps_cpus"] = {
-            f"tx-{i}": format_cpu_list(parse_mask(tree.read(tree.queue_path(nic["name"], "tx", i)))) for i in tx
-        }
+    state["_unreadable"] = []
+    for key, direction, indexes in (("rps_cpus", "rx", rx), ("xps_cpus", "tx", tx)):
+        if entry[key] is None:
+            continue
+        state[key] = {}
+        for i in indexes:
+            try:
+                text = tree.read(tree.queue_path(nic["name"], direction, i))
+            except OSError:
+                # xps_cpus of a single-queue device: the kernel answers ENOENT (XPS needs multiqueue)
+                state["_unreadable"].append(f"{direction}-{i}")
+                continue
+            state[key][f"{direction}-{i}"] = format_cpu_list(parse_mask(text))
     state["_queues"] = (rx, tx)
     return state
 
@@ -592,6 +597,9 @@ def desired_masks(entry, state):
         else:
             per_queue = {i: entry["xps_cpus"] for i in tx}
         want["xps_cpus"] = {f"tx-{i}": format_cpu_list(per_queue[i]) for i in tx}
+    for key in ("rps_cpus", "xps_cpus"):
+        for queue in state.get("_unreadable", []):
+            want.get(key, {}).pop(queue, None)
     return want
 
 
@@ -687,6 +695,10 @@ def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False,
             del state["irqs"]
             before[name].pop("irqs", None)
         mask_changes, want = plan_masks(entry, state, tree)
+        if state["_unreadable"]:
+            notes.append(
+                f"{name}: {', '.join(state['_unreadable'])} cannot be read (no XPS on a one-queue device): left alone"
+            )
         if not check_mode:
             for change in mask_changes:
                 _try_apply(change, tree, runner, applied)

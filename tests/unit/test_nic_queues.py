@@ -395,3 +395,16 @@ def test_applier_strict_fails_on_an_unknown_nic(tmp_path, capsys):
     config.write_text(json.dumps({"nics": [{"name": "gone0", "txqueuelen": 4000}]}))
     assert Q.main(["--config", str(config), "--sys-path", host.sys, "--proc-path", host.proc]) == 1
     assert "no such NIC" in capsys.readouterr().err
+
+
+def test_xps_of_a_single_queue_device_is_left_alone(host):
+    # kernel 6.1 answers ENOENT when xps_cpus of a single-queue device is read (seen on the lab's e1000e)
+    path = os.path.join(host.sys, "class", "net", "enp0s5", "queues", "tx-0", "xps_cpus")
+    os.remove(path)
+    os.mkdir(path)  # reading it fails with an OSError, as the kernel's ENOENT does
+    runner, _fake = runner_for(host)
+    spec = [{"name": "enp0s5", "rps_cpus": "auto", "xps_cpus": "auto"}]
+    result = Q.run(spec, host.tree(), runner)
+    assert [change["what"] for change in result["changes"]] == ["rps_cpus"]
+    assert "tx-0 cannot be read" in result["notes"][0]
+    assert Q.run(spec, host.tree(), runner)["changed"] is False
