@@ -91,7 +91,7 @@ def _run(playbook, inventory=None, lock=False, timeout=7200):
     else:
         argv += ["-e", "ansible_python_interpreter=" + str(VENV_BIN / "python")]
     if lock:
-        argv = ["flock", LAB_LOCK] + argv
+        argv = ["flock", LAB_LOCK, *argv]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
@@ -120,7 +120,7 @@ def test_targeted_build_installs_a_usable_prefix(controller_build):
     prefix, stamp = _stamp_prefix()
     assert stamp["version"] == VERSION
     assert stamp["source_sha256"] == SHA256.lower()
-    for drv in DRIVERS + ["bus/pci", "net/bonding", "mempool/ring"]:
+    for drv in [*DRIVERS, "bus/pci", "net/bonding", "mempool/ring"]:
         assert drv in stamp["drivers"]
     pc = subprocess.run(
         ["pkg-config", "--modversion", "libdpdk"],
@@ -181,6 +181,8 @@ def test_copy_to_lab_vms_and_usable_there(controller_build, tmp_path):
     inventory = REPO / "inventories" / "lab"
     out, recap = _run(playbook, inventory=inventory, lock=True, timeout=1800)
     assert recap["lb1"]["failed"] == 0 and recap["rs1"]["failed"] == 0
+    # profile_tasks' summary: how long the copy took
+    print("\n".join(line for line in out.splitlines() if "Distribute |" in line and " -- " in line))
     out2, recap2 = _run(playbook, inventory=inventory, lock=True, timeout=1800)
     assert recap2["lb1"]["changed"] == 0 and recap2["rs1"]["changed"] == 0, out2[-4000:]
     unpack = re.search(r"Distribute \| copy and unpack[^\n]*\n(.*?)\nTASK", out2, re.S)
