@@ -1,9 +1,9 @@
 """The dpdk role's source build for real: a targeted build on the controller, its idempotent
 re-run, and the copy of the artifact to two lab VMs.
 
-Slow (minutes of compiling), so it runs only when asked: ``make dpdk-build-test`` sets
+The build tests are slow (minutes of compiling), so they run only when asked: ``make dpdk-build-test`` sets
 DPVS_DPDK_BUILD_TEST=1 (and DPVS_DPDK_LAB_TEST=1 for the copy to the lab VMs, which must be up).
-Without those variables every test here is SKIPPED, which is not a pass.
+Without those variables they are SKIPPED, which is not a pass; the bad-input tests always run.
 
 The tarball: Debian's ``dpdk`` source package from deb.debian.org by default. DPVS v1.10 needs
 DPDK 24.11, whose orig tarball (trixie: dpdk_24.11.4.orig.tar.xz, sha256 5c387f19...) the
@@ -37,7 +37,7 @@ BUILD_DIR = os.environ.get("DPDK_TEST_BUILD_DIR", "/var/tmp/dpvs-cluster-dpdk")
 PREFIX_ROOT = "/opt/dpdk"
 DRIVERS = ["net/virtio", "net/e1000"]  # the lab's NICs
 
-pytestmark = pytest.mark.skipif(
+BUILD_TEST = pytest.mark.skipif(
     os.environ.get("DPVS_DPDK_BUILD_TEST") != "1",
     reason="DPDK source build NOT RUN: set DPVS_DPDK_BUILD_TEST=1 (make dpdk-build-test); a skip is not a pass",
 )
@@ -116,6 +116,7 @@ def controller_build(tmp_path_factory):
     return {"first": first, "second": second, "recap1": recap1, "recap2": recap2}
 
 
+@BUILD_TEST
 def test_targeted_build_installs_a_usable_prefix(controller_build):
     prefix, stamp = _stamp_prefix()
     assert stamp["version"] == VERSION
@@ -142,6 +143,7 @@ def test_targeted_build_installs_a_usable_prefix(controller_build):
     assert not (prefix / "bin" / "dpdk-test").exists()  # tests=false
 
 
+@BUILD_TEST
 def test_patches_applied_in_order(controller_build):
     _prefix, stamp = _stamp_prefix()
     names = [p[0] for p in stamp["patches"]]
@@ -152,6 +154,7 @@ def test_patches_applied_in_order(controller_build):
         assert note.read_text().splitlines() == ["patched by dpvs.cluster: 0001", "patched by dpvs.cluster: 0002"]
 
 
+@BUILD_TEST
 def test_second_run_builds_nothing(controller_build):
     second = controller_build["second"]
     assert controller_build["recap2"]["localhost"] == {"changed": 0, "failed": 0}
@@ -159,6 +162,7 @@ def test_second_run_builds_nothing(controller_build):
     assert "Compile | apply the patches" not in second
 
 
+@BUILD_TEST
 def test_build_time_reported(controller_build):
     times = Path(BUILD_DIR) / "times"
     assert times.is_file()
@@ -167,6 +171,7 @@ def test_build_time_reported(controller_build):
     print("DPDK targeted build:", text.strip())
 
 
+@BUILD_TEST
 @pytest.mark.skipif(
     os.environ.get("DPVS_DPDK_LAB_TEST") != "1",
     reason="copy to the lab VMs NOT RUN: set DPVS_DPDK_LAB_TEST=1 with the lab up (make lab-up)",
@@ -187,3 +192,31 @@ def test_copy_to_lab_vms_and_usable_there(controller_build, tmp_path):
     assert recap2["lb1"]["changed"] == 0 and recap2["rs1"]["changed"] == 0, out2[-4000:]
     unpack = re.search(r"Distribute \| copy and unpack[^\n]*\n(.*?)\nTASK", out2, re.S)
     assert unpack is None or "changed:" not in unpack.group(1), out2[-4000:]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"dpdk_source_sha256": ""}, "dpdk_source_sha256: expected the 64 hex digits"),
+        ({"dpdk_drivers": []}, "dpdk_drivers: empty and dpdk_drivers_all is false"),
+        ({"dpdk_drivers": ["virtio"]}, "dpdk_drivers: virtio is not a DPDK driver name"),
+        ({"dpdk_version": "18.11.2"}, "dpdk_version: 18.11.2 builds with make"),
+        ({"dpdk_version": "24.11-rc1"}, "dpdk_version: expected a DPDK release"),
+    ],
+)
+def test_bad_inputs_fail_before_anything_changes(tmp_path, override, message):
+    role_vars = dict(ROLE_VARS, dpdk_build_dir=str(tmp_path / "work"), dpdk_prefix_root=str(tmp_path / "opt"))
+    role_vars.update(override)
+    playbook = _playbook(tmp_path, "Bad input", "localhost", role_vars)
+    env = dict(os.environ, LANG="C.UTF-8", ANSIBLE_COLLECTIONS_PATH=str(REPO / "build" / "collections"))
+    argv = [
+        str(VENV_BIN / "ansible-playbook"),
+        str(playbook),
+        "-e",
+        "ansible_python_interpreter=" + str(VENV_BIN / "python"),
+    ]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert message in " ".join(proc.stdout.split()), proc.stdout[-3000:]
+    assert "changed: [localhost]" not in proc.stdout
+    assert not (tmp_path / "work").exists() and not (tmp_path / "opt").exists()
