@@ -24,7 +24,7 @@ APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack
 PYTEST_ARGS ?=
 
 .PHONY: lab-setup lab-image lab-up lab-down lab-status lab-ssh lab-ping lab-molecule
-.PHONY: demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
+.PHONY: dpdk-build-test demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
 
@@ -138,3 +138,12 @@ lab-ping: collection-link
 
 lab-molecule: lab-setup venv collection-link
 	$(BIN)/molecule test
+
+# The dpdk role's source build for real (tests/integration/test_dpdk_build.py): a targeted DPDK
+# build on this machine (the build host: meson, ninja-build, python3-pyelftools, libnuma-dev,
+# pkg-config, gcc), its re-run that must build nothing, and (DPDK_LAB=1, the lab up) the copy to
+# lb1 and rs1 with a dpdk-testpmd smoke there. DPDK_TEST_TARBALL/_SHA256/_VERSION pick the source.
+DPDK_LAB ?= 1
+dpdk-build-test: venv collection-link
+	DPVS_DPDK_BUILD_TEST=1 DPVS_DPDK_LAB_TEST=$(DPDK_LAB) \
+	  $(BIN)/pytest -q -p no:cacheprovider -rs -s tests/integration/test_dpdk_build.py $(PYTEST_ARGS)
