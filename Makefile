@@ -3,7 +3,8 @@
 #   make test         setup + lint + sanity + unit + integration (the README's test command)
 #   make lint | sanity | unit | integration | bench
 #   make lab-up | lab-down | lab-ssh VM=lb1 | lab-ping | lab-status    the VM lab (docs/lab.md)
-#   make lab-molecule                 the molecule scenario in the lab VMs (not part of `make test` yet)
+#   make lab-molecule | lab-test      the molecule scenario in the lab VMs (lab-test: with a time
+#                                     limit and the VMs stopped afterwards; the last tier of `make test`)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -21,9 +22,12 @@ export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export ANSIBLE_LOCALHOST_WARNING := False
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
 APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack
+# The dpdk role's build host in CI is this machine (make dpdk-build-test, then the lab's converge
+# copies the result): DPDK's meson build and its tools.
+APT_PACKAGES += meson ninja-build python3-pyelftools libnuma-dev pkg-config gcc xz-utils patch
 PYTEST_ARGS ?=
 
-.PHONY: lab-setup lab-image lab-up lab-down lab-status lab-ssh lab-ping lab-molecule
+.PHONY: lab-setup lab-image lab-up lab-down lab-status lab-ssh lab-ping lab-molecule lab-test
 .PHONY: dpdk-build-test demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
@@ -86,6 +90,14 @@ test: setup
 	@.ci/timed unit        $(MAKE) --no-print-directory unit
 	@.ci/timed integration $(MAKE) --no-print-directory integration
 	@.ci/timed build       $(MAKE) --no-print-directory build
+
+# The VM tier, last and under its own time limit (LAB_TIMEOUT): the molecule scenario in the lab
+# VMs (docs/lab.md). Whatever happens, the VMs are stopped afterwards.
+LAB_TIMEOUT ?= 70m
+lab-test: lab-setup venv collection-link
+	@rc=0; timeout --foreground --kill-after=60 $(LAB_TIMEOUT) $(BIN)/molecule test || rc=$$?; \
+	  [ $$rc = 124 ] && echo "lab: molecule test did not finish within $(LAB_TIMEOUT)"; \
+	  $(LAB) down >/dev/null 2>&1 || true; exit $$rc
 
 build:
 	mkdir -p build/dist
