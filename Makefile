@@ -1,7 +1,7 @@
 # One entry point for every check, the same on a laptop and in CI (.ci/run calls `make test`).
 #   make setup        install what the checks need (Debian packages when root, a venv, collections)
-#   make test         setup + lint + sanity + unit + integration + build + the DPDK build on this
-#                     machine + the VM lab's `host` scenario (the README's test command)
+#   make test         setup + lint + sanity + unit + integration + build + the VM lab's `host`
+#                     scenario (the README's test command); make dpdk-build-test builds DPDK here
 #   make lint | sanity | unit | integration | bench
 #   make lab-up | lab-down | lab-ssh VM=lb1 | lab-ping | lab-status    the VM lab (docs/lab.md)
 #   make lab-molecule | lab-test      the molecule scenario in the lab VMs (lab-test: with a time
@@ -91,6 +91,7 @@ test: setup
 	@.ci/timed unit        $(MAKE) --no-print-directory unit
 	@.ci/timed integration $(MAKE) --no-print-directory integration
 	@.ci/timed build       $(MAKE) --no-print-directory build
+	@.ci/timed lab         $(MAKE) --no-print-directory lab-test
 
 # The VM tier, last and under its own time limit (LAB_TIMEOUT): molecule's `host` scenario (lb1's
 # host preparation, its reboot and a NIC removal; docs/lab.md). The `default` scenario (all three
