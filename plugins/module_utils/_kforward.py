@@ -34,6 +34,7 @@ import re
 from collections import Counter
 
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils._iptables_save import FIELDS as RULE_FIELDS
 
 PROTOCOLS = ("udp", "tcp")
 FORWARD_KEYS = ("ports", "protocol", "backend", "backend_port", "sources", "reply_snat", "scheduler")
@@ -45,19 +46,7 @@ DEFAULT_COMMENT = "dpvs.cluster kernel_forwarder"
 MAX_COMMENT = 256  # xt_comment
 COMMENT_SUFFIX = len(" tcp/65535-65535 reply-snat")  # what rule_comment appends at most
 MAX_IPVS_PORTS = 1024  # one IPVS service per port: keep ranges sane in IPVS mode
-RULE_FIELDS = (
-    "chain",
-    "protocol",
-    "source",
-    "destination",
-    "source_port",
-    "destination_port",
-    "ctstate",
-    "jump",
-    "to_destination",
-    "to_source",
-    "comment",
-)
+# RULE_FIELDS: the rule shape iptables-save's parser returns; plans and live rules compare field by field
 
 
 def _ipv4(path, value):
