@@ -5,11 +5,12 @@ The build tests are slow (minutes of compiling), so they run only when asked: ``
 DPVS_DPDK_BUILD_TEST=1 (and DPVS_DPDK_LAB_TEST=1 for the copy to the lab VMs, which must be up).
 Without those variables they are SKIPPED, which is not a pass; the bad-input tests always run.
 
-The tarball: Debian's ``dpdk`` source package from deb.debian.org by default. DPVS v1.10 needs
-DPDK 24.11, whose orig tarball (trixie: dpdk_24.11.4.orig.tar.xz, sha256 5c387f19...) the
-network of this project's machines does not serve (HTTP 404), so the default is bookworm's
-22.11.11, the same meson build; DPDK_TEST_TARBALL (a local path), DPDK_TEST_SHA256 and
-DPDK_TEST_VERSION select another one, e.g. the 24.11 tarball where it can be had.
+The tarball: DPDK 24.11.3, the version DPVS v1.10 builds on, from the Debian source package
+dpdk 24.11.3-1 (the orig tarball, i.e. upstream's release). Debian's own pool no longer serves
+it (trixie moved to 24.11.4, whose orig tarball answers HTTP 404 on this project's network), so
+it is fetched from Ubuntu's archive, which carries the same Debian source package (questing:
+24.11.3-1); the sha256 is the one in that archive's signed Sources index. DPDK_TEST_TARBALL (a
+local path), DPDK_TEST_SHA256 and DPDK_TEST_VERSION select another one.
 """
 
 import json
@@ -25,10 +26,10 @@ VENV_BIN = Path(os.environ.get("VENV", REPO / ".venv")) / "bin"
 PATCHES = REPO / "tests" / "fixtures" / "dpdk-patches"
 LAB_LOCK = os.environ.get("DPVS_LAB_LOCK", "/work/notes/lab.lock")
 
-DEBIAN_POOL = "http://deb.debian.org/debian/pool/main/d/dpdk/"
-DEFAULT_VERSION = "22.11.11"
-DEFAULT_URL = DEBIAN_POOL + "dpdk_22.11.11.orig.tar.xz"
-DEFAULT_SHA256 = "27a3bb1f57e02eb68c7c0a6f8bbf9fb74ec198c5aab74ed602da5b71c492a476"
+SOURCE_POOL = "http://archive.ubuntu.com/ubuntu/pool/main/d/dpdk/"
+DEFAULT_VERSION = "24.11.3"
+DEFAULT_URL = SOURCE_POOL + "dpdk_24.11.3.orig.tar.xz"
+DEFAULT_SHA256 = "d5ae4cfaef05d6aa491af643d61b83d840e53ced96f9c9f60fda986313ed84b2"
 
 VERSION = os.environ.get("DPDK_TEST_VERSION", DEFAULT_VERSION)
 TARBALL = os.environ.get("DPDK_TEST_TARBALL", "")
