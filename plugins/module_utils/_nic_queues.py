@@ -657,12 +657,15 @@ def _apply(change, tree, runner):
         tree.write(change["path"], change["write"])
 
 
-def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False, only=None):
+def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False, only=None, missing_irqs="fail"):
     """Validate, plan, apply unless check mode, read back. Returns a result dict.
 
     ``lenient`` (the applier at boot/hotplug): a NIC that is absent, or whose queue IRQs
     are not there yet, is reported in ``skipped`` instead of failing the run. ``only``: names
-    of the NICs to handle (the udev rule passes the one that appeared).
+    of the NICs to handle (the udev rule passes the one that appeared). ``missing_irqs="plan"``
+    (check mode only, for a check run in which an earlier task would bring the interface up):
+    a NIC whose queue IRQs are not there yet gets one predicted IRQ-affinity change and a note
+    instead of an error; a real run still fails on it.
     """
     if lenient:
         entries, skipped = [], []
@@ -689,12 +692,30 @@ def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False,
             notes.append(
                 f"{name}: the channel change recreates its queues and IRQs; the masks are planned on the current ones"
             )
-        if lenient and entry["irq_affinity"] is not None and not state["_irqs"]:
-            skipped.append(f"{name}: no queue IRQs yet (interface down?), IRQ affinity left for later")
-            entry["irq_affinity"] = None
-            del state["irqs"]
-            before[name].pop("irqs", None)
+        predicted_irqs = []
+        if entry["irq_affinity"] is not None and not state["_irqs"]:
+            if lenient:
+                skipped.append(f"{name}: no queue IRQs yet (interface down?), IRQ affinity left for later")
+            elif check_mode and missing_irqs == "plan" and entry["nic"]["pci_dir"]:
+                cpus = entry["local_cpus"] if entry["irq_affinity"] == "auto" else entry["irq_affinity"]
+                notes.append(f"{name}: no queue IRQs yet (interface down?): IRQ affinity planned for when it is up")
+                predicted_irqs.append(
+                    {
+                        "nic": name,
+                        "what": "irq_affinity",
+                        "queue": "all",
+                        "irq": None,
+                        "path": None,
+                        "before": None,
+                        "after": format_cpu_list(cpus),
+                    }
+                )
+            if lenient or predicted_irqs:
+                entry["irq_affinity"] = None
+                del state["irqs"]
+                before[name].pop("irqs", None)
         mask_changes, want = plan_masks(entry, state, tree)
+        mask_changes = predicted_irqs + mask_changes
         if state["_unreadable"]:
             notes.append(
                 f"{name}: {', '.join(state['_unreadable'])} cannot be read (no XPS on a one-queue device): left alone"

@@ -104,6 +104,16 @@ options:
       - The ethtool binary (only run when O(nics[].channels) is set).
     type: str
     default: ethtool
+  missing_irqs:
+    description:
+      - What to do about a NIC with O(nics[].irq_affinity) whose queue IRQs do not exist (most drivers request
+        them when the interface is opened, so a down interface has none).
+      - V(fail) stops before anything changes, naming the NIC.
+      - V(plan), in check mode only, predicts one IRQ affinity change for the NIC and says so in RV(notes), for
+        a check run in which an earlier task would bring the interface up. Outside check mode it acts as V(fail).
+    type: str
+    choices: [fail, plan]
+    default: fail
 notes:
   - Channel changes reset the RPS/XPS masks of the recreated queues; the module sets them again in the same run.
 seealso:
@@ -155,7 +165,7 @@ skipped:
   type: list
   elements: str
 notes:
-  description: Remarks on the plan (a channel change in check mode).
+  description: Remarks on the plan (a channel change in check mode, IRQs planned with O(missing_irqs=plan)).
   returned: always
   type: list
   elements: str
@@ -205,6 +215,7 @@ def main():
             "sys_path": {"type": "path", "default": "/sys"},
             "proc_path": {"type": "path", "default": "/proc"},
             "ethtool_path": {"type": "str", "default": "ethtool"},
+            "missing_irqs": {"type": "str", "default": "fail", "choices": ["fail", "plan"]},
         },
         supports_check_mode=True,
     )
@@ -213,7 +224,14 @@ def main():
     specs = [{key: value for key, value in nic.items() if value is not None} for nic in module.params["nics"]]
     irqbalance = tree.irqbalance_running()
     try:
-        result = run(specs, tree, runner, check_mode=module.check_mode, ethtool=module.params["ethtool_path"])
+        result = run(
+            specs,
+            tree,
+            runner,
+            check_mode=module.check_mode,
+            ethtool=module.params["ethtool_path"],
+            missing_irqs=module.params["missing_irqs"],
+        )
     except NicQueuesError as exc:
         module.fail_json(msg=str(exc), applied=[])
     except ApplyError as exc:

@@ -267,6 +267,24 @@ def test_irq_affinity_on_a_nic_that_is_down_says_so(tmp_path):
         Q.run([{"name": "enp0s5", "irq_affinity": "auto"}], host.tree(), runner)
 
 
+def test_missing_irqs_plan_predicts_in_check_mode_only(tmp_path):
+    # a --check run on a fresh host: an earlier task would bring the interface up
+    host = FakeHost(tmp_path, enp0s5_up=False)
+    runner, _fake = runner_for(host)
+    before = snapshot(host)
+    spec = [{"name": "enp0s5", "irq_affinity": "auto", "txqueuelen": 10000}]
+    result = Q.run(spec, host.tree(), runner, check_mode=True, missing_irqs="plan")
+    assert snapshot(host) == before
+    kinds = [(change["nic"], change["what"], change.get("queue")) for change in result["changes"]]
+    assert kinds[0] == ("enp0s5", "irq_affinity", "all")
+    assert ("enp0s5", "txqueuelen", None) in kinds
+    assert any("no queue IRQs yet" in note for note in result["notes"])
+    # a real run cannot apply a plan for IRQs that do not exist: it still fails before any change
+    with pytest.raises(Q.NicQueuesError, match="is the interface up"):
+        Q.run(spec, host.tree(), runner, missing_irqs="plan")
+    assert snapshot(host) == before
+
+
 # -- plan, apply, read back, idempotence --------------------------------------------------------
 FULL = [
     {"name": "enp0s5", "irq_affinity": "auto", "rps_cpus": "auto", "xps_cpus": "auto", "txqueuelen": 10000},
