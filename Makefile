@@ -1,7 +1,7 @@
 # One entry point for every check, the same on a laptop and in CI (.ci/run calls `make test`).
 #   make setup        install what the checks need (Debian packages when root, a venv, collections)
-#   make test         setup + lint + sanity + unit + integration + build + the VM lab's `host`
-#                     scenario (the README's test command); make dpdk-build-test builds DPDK here
+#   make test         setup + lint + sanity + unit + integration + build + DPDK's source build
+#                     here + the VM lab's `default` scenario (the README's test command)
 #   make lint | sanity | unit | integration | bench
 #   make lab-up | lab-down | lab-ssh VM=lb1 | lab-ping | lab-status    the VM lab (docs/lab.md)
 #   make lab-molecule | lab-test      the molecule scenario in the lab VMs (lab-test: with a time
@@ -91,14 +91,16 @@ test: setup
 	@.ci/timed unit        $(MAKE) --no-print-directory unit
 	@.ci/timed integration $(MAKE) --no-print-directory integration
 	@.ci/timed build       $(MAKE) --no-print-directory build
+	@.ci/timed dpdk        $(MAKE) --no-print-directory dpdk-build-test DPDK_LAB=0
 	@.ci/timed lab         $(MAKE) --no-print-directory lab-test
 
-# The VM tier, last and under its own time limit (LAB_TIMEOUT): molecule's `host` scenario (lb1's
-# host preparation, its reboot and a NIC removal; docs/lab.md). The `default` scenario (all three
-# VMs, DPDK copied, DKMS, the kernel IPVS path: about an hour here) is `make lab-molecule`.
-# Whatever happens, the VMs are stopped afterwards.
-LAB_TIMEOUT ?= 45m
-LAB_SCENARIO ?= host
+# The VM tier, last and under its own time limit (LAB_TIMEOUT): molecule's `default` scenario on
+# the three VMs (lb1's host preparation, the DPDK prefix the dpdk tier built copied to lb1 and
+# rs1, DKMS on rs1, the kernel IPVS path client1 -> lb1 -> rs1 with NIC tuning; check, converge,
+# idempotence, verify, reboot, verify, a NIC removal, a second kernel booted; docs/lab.md).
+# LAB_SCENARIO=host runs lb1's host preparation alone (quicker). The VMs are stopped afterwards.
+LAB_TIMEOUT ?= 60m
+LAB_SCENARIO ?= default
 lab-test: lab-setup venv collection-link
 	@rc=0; timeout --foreground --kill-after=60 $(LAB_TIMEOUT) $(BIN)/molecule test -s $(LAB_SCENARIO) || rc=$$?; \
 	  [ $$rc = 124 ] && echo "lab: molecule test did not finish within $(LAB_TIMEOUT)"; \
