@@ -99,7 +99,7 @@ test: setup
 # rs1, DKMS on rs1, the kernel IPVS path client1 -> lb1 -> rs1 with NIC tuning; check, converge,
 # idempotence, verify, reboot, verify, a NIC removal, a second kernel booted; docs/lab.md).
 # LAB_SCENARIO=host runs lb1's host preparation alone (quicker). The VMs are stopped afterwards.
-LAB_TIMEOUT ?= 60m
+LAB_TIMEOUT ?= 75m
 LAB_SCENARIO ?= default
 lab-test: lab-setup venv collection-link
 	@rc=0; timeout --foreground --kill-after=60 $(LAB_TIMEOUT) $(BIN)/molecule test -s $(LAB_SCENARIO) || rc=$$?; \
