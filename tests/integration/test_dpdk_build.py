@@ -108,9 +108,17 @@ def _run(playbook, inventory=None, lock=False, timeout=7200):
 
 
 def _stamp_prefix():
-    stamps = sorted(Path(PREFIX_ROOT).glob(f"{VERSION}-*/.dpvs-cluster-dpdk.json"), key=lambda p: p.stat().st_mtime)
-    assert stamps, f"no stamped prefix {PREFIX_ROOT}/{VERSION}-*"
-    return stamps[-1].parent, json.loads(stamps[-1].read_text())
+    """The prefix of THIS test's build: other builds of the same version (another patch set or
+    driver list) may sit beside it under PREFIX_ROOT."""
+    ours = []
+    for path in Path(PREFIX_ROOT).glob(f"{VERSION}-*/.dpvs-cluster-dpdk.json"):
+        stamp = json.loads(path.read_text())
+        names = [patch[0] for patch in stamp.get("patches", [])]
+        if names == sorted(p.name for p in PATCHES.glob("*.patch")) and set(DRIVERS) <= set(stamp.get("drivers", [])):
+            ours.append((path.stat().st_mtime, path, stamp))
+    assert ours, f"no stamped prefix {PREFIX_ROOT}/{VERSION}-* with this test's patches and drivers"
+    _mtime, path, stamp = max(ours)
+    return path.parent, stamp
 
 
 @pytest.fixture(scope="module")
