@@ -28,6 +28,7 @@ FIXTURE_PATCHES = REPO / "tests" / "fixtures" / "dpdk-patches"
 # DPVS's own patch directory (e.g. <dpvs source>/patch/dpdk-24.11) when one is at hand; CI has no
 # DPVS source and applies the two fixture patches through the same mechanism.
 PATCHES = Path(os.environ.get("DPDK_TEST_PATCHES_DIR") or FIXTURE_PATCHES)
+PATCH_NAMES = sorted(p.name for p in PATCHES.glob("*.patch"))  # the role applies them in this order
 LAB_LOCK = os.environ.get("DPVS_LAB_LOCK", "/work/notes/lab.lock")
 
 SOURCE_POOL = "http://archive.ubuntu.com/ubuntu/pool/main/d/dpdk/"
@@ -114,7 +115,7 @@ def _stamp_prefix():
     for path in Path(PREFIX_ROOT).glob(f"{VERSION}-*/.dpvs-cluster-dpdk.json"):
         stamp = json.loads(path.read_text())
         names = [patch[0] for patch in stamp.get("patches", [])]
-        if names == sorted(p.name for p in PATCHES.glob("*.patch")) and set(DRIVERS) <= set(stamp.get("drivers", [])):
+        if names == PATCH_NAMES and set(DRIVERS) <= set(stamp.get("drivers", [])):
             ours.append((path.stat().st_mtime, path, stamp))
     assert ours, f"no stamped prefix {PREFIX_ROOT}/{VERSION}-* with this test's patches and drivers"
     _mtime, path, stamp = max(ours)
@@ -164,7 +165,7 @@ def test_targeted_build_installs_a_usable_prefix(controller_build):
 def test_patches_applied_in_order(controller_build):
     _prefix, stamp = _stamp_prefix()
     names = [p[0] for p in stamp["patches"]]
-    assert names == sorted(p.name for p in PATCHES.glob("*.patch"))
+    assert names == PATCH_NAMES
     print(f"DPDK patches applied, in order, from {PATCHES}: {', '.join(names)}")
     note = Path(BUILD_DIR) / "src" / "dpvs-cluster-build-note.txt"
     if PATCHES == FIXTURE_PATCHES and "Compile | apply the patches" in controller_build["first"]:
