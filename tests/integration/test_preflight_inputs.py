@@ -9,12 +9,14 @@ every case failed with a message naming the variable and the value, and that not
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
+from emutier import ansible_playbook_bin, collections_path
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_PYTHON = "/opt/dpvs-venv/bin/python"
+# the Python running the tests (the venv of `make setup`) runs the roles on localhost too
+VENV_PYTHON = sys.executable
 
 
 def default_route_nic():
@@ -170,12 +172,12 @@ def results(tmp_path_factory):
     env = dict(
         os.environ,
         LANG="C.UTF-8",
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
+        ANSIBLE_COLLECTIONS_PATH=collections_path(),
         ANSIBLE_NOCOLOR="1",
     )
     proc = subprocess.run(
         [
-            os.path.join(os.path.dirname(VENV_PYTHON), "ansible-playbook"),
+            ansible_playbook_bin(),
             "-i",
             "localhost,",
             "-c",
