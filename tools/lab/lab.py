@@ -3,8 +3,7 @@
 Run it with the collection's Python (make lab-up, lab-down, lab-ssh call it):
 
     lab.py setup                  install qemu-system-x86, qemu-utils, mmdebstrap (apt-get, as root)
-    lab.py image [--force] [--accel]  build the VM image, or reuse the one cached for this recipe;
-                                  --accel then picks the accelerator (the KVM probe, cached)
+    lab.py image [--force]        build the VM image, or reuse the one cached for this recipe
     lab.py up [VM ...]            start VMs of the lab inventory (all by default), wait for their sshd
     lab.py down [VM ...]          stop VMs (all that run by default) and drop their disks
     lab.py status [--json]        which VMs run, their SSH ports, the accelerator
@@ -244,19 +243,12 @@ def image_dir(pubkey=None):
 
 
 def cmd_image(args):
-    build_image(args.force)
-    if getattr(args, "accel", False):  # the KVM probe now, so that `up` finds its answer cached
-        log(f"image: accelerator {choose_accel(image_dir())}")
-    return 0
-
-
-def build_image(force):
     start = time.monotonic()
     pubkey = ensure_key()
     target = image_dir(pubkey)
-    if os.path.exists(os.path.join(target, "image.raw")) and not force:
+    if os.path.exists(os.path.join(target, "image.raw")) and not args.force:
         log(f"image: cached {target}")
-        return
+        return 0
     for tool in ("mmdebstrap", "mkfs.ext4", "qemu-img"):
         if not shutil.which(tool):
             raise LabError(f"image: {tool} not found (make lab-setup)")
@@ -301,6 +293,7 @@ def build_image(force):
         if old != target and os.path.isdir(old):
             shutil.rmtree(old, ignore_errors=True)
     log(f"image: built {target} in {time.monotonic() - start:.0f} s")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -577,7 +570,7 @@ def cmd_up(args):
     start = time.monotonic()
     vms = load_topology()
     names = selected(vms, args.vms)
-    build_image(force=False)
+    cmd_image(argparse.Namespace(force=False))
     image = image_dir()
     accel = choose_accel(image)
     peers = link_peers(vms)
@@ -675,7 +668,6 @@ def main(argv=None):
     sub.add_parser("setup", help="install qemu and mmdebstrap").set_defaults(func=cmd_setup)
     image = sub.add_parser("image", help="build or reuse the VM image")
     image.add_argument("--force", action="store_true", help="rebuild even if cached")
-    image.add_argument("--accel", action="store_true", help="then choose the accelerator (the KVM probe)")
     image.set_defaults(func=cmd_image)
     up = sub.add_parser("up", help="start VMs and wait for sshd")
     up.add_argument("vms", nargs="*")
