@@ -61,7 +61,7 @@ M32 = 0xFFFFFFFF
 
 # -- output -------------------------------------------------------------------------------------
 class Out(object):
-    """Collects what a tool prints; written once at exit (stdout and stderr kept apart)."""
+    """Collects what a tool prints; written at exit (stdout and stderr kept apart), stderr earlier on request."""
 
     def __init__(self):
         self.out = []
@@ -72,6 +72,13 @@ class Out(object):
 
     def e(self, text):
         self.err.append(text)
+
+    def flush_err(self):
+        """Write what stderr holds now (C's stderr is unbuffered: a tool's complaints leave at once)."""
+        if self.err:
+            sys.stderr.write("".join(self.err))
+            sys.stderr.flush()
+            del self.err[:]
 
     def flush(self):
         data = "".join(self.out)

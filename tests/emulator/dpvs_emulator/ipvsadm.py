@@ -1046,11 +1046,41 @@ def restore_table(ctx, argv, reading_stdin):
     if reading_stdin:
         tryhelp_exit(ctx, argv[0])
     result = 0
-    for line in (ctx.stdin or "").splitlines():
-        words = split_line(line)
+    for line in ctx.stdin or ():
+        words = split_line(line.rstrip("\n"))
         if len(words) >= 1:
             result = process_options(ctx, [argv[0], *words], True)
+        ctx.out.flush_err()  # stderr is unbuffered in C: a line's complaints leave before the next line is read
     return result
+
+
+class StdinLines(object):
+    """config_stream_read() over stdin: one line at a time, as ipvsadm -R reads it (a line that makes
+    it exit leaves the rest unread, and what it writes on stderr leaves as it goes). ``text()``: the
+    lines read, for the command log."""
+
+    def __init__(self, stream):
+        self.stream = iter(stream)
+        self.lines = []
+        self.first = None
+
+    def wait_first(self):
+        """Block until the first line (or EOF) is there, before the caller takes the state lock: in
+        `ipvsadm -S | ipvsadm -R`, -S writes once it has let go of the lock."""
+        self.first = next(self.stream, "")
+
+    def __iter__(self):
+        if self.first is None:
+            self.wait_first()
+        if self.first:
+            self.lines.append(self.first)
+            yield self.first
+        for line in self.stream:
+            self.lines.append(line)
+            yield line
+
+    def text(self):
+        return "".join(self.lines)
 
 
 def split_line(line):
@@ -1379,9 +1409,10 @@ def main(argv):
     out = Out()
     prog = prog_name(argv[0], "ipvsadm")
     args = argv[1:]
-    stdin_text = None
+    stdin_lines = None
     if any(a in ("-R", "--restore") for a in args):
-        stdin_text = sys.stdin.read() if not sys.stdin.isatty() else ""
+        stdin_lines = StdinLines(() if sys.stdin.isatty() else sys.stdin)
+        stdin_lines.wait_first()
     code = 0
     try:
         with Locked() as lock:
@@ -1394,7 +1425,7 @@ def main(argv):
                 code = 2
             else:
                 ctx = Ctx(prog, doc, out)
-                ctx.stdin = stdin_text
+                ctx.stdin = stdin_lines
                 try:
                     if not args:
                         list_all(ctx, 0)
@@ -1408,5 +1439,5 @@ def main(argv):
     finally:
         out.flush()
     code &= 0xFF
-    log_invocation("ipvsadm", args, code, stdin_text)
+    log_invocation("ipvsadm", args, code, None if stdin_lines is None else stdin_lines.text())
     return code
