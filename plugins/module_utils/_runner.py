@@ -13,7 +13,13 @@ Every external command (dpip, ipvsadm, ...) goes through :class:`Runner`:
   a DPVS daemon that is down (no socket, or a stale one) raises
   :class:`DaemonDownError`, a subclass, so callers can report it plainly;
 * reads that fail with ``msg callback failed(-23)`` are retried a few times
-  (a transient failure seen on a real v1.10.2 daemon under rapid commands).
+  (a transient failure seen on a real v1.10.2 daemon under rapid commands);
+* a command given stdin (``ipvsadm -R``) is fed while its stdout and stderr
+  are read (:func:`subprocess_run_command`), so that no amount of output can
+  block it: ``AnsibleModule.run_command`` writes all of stdin before it reads,
+  and ipvsadm -R writes a line on stderr for every ``--add-laddr`` whose LIP is
+  already on the NIC; some 900 such lines fill a 64 KiB pipe and both sides
+  then wait for ever.
 
 The runner keeps a log of every command it ran (``runner.log``) so that
 modules can return ``commands``.
@@ -23,7 +29,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+import subprocess
 import time
 
 # "[dpvs_getsockopt] scoket msg connection error: No such file or directory"
@@ -103,6 +111,28 @@ def is_daemon_down(rc, stderr):
     return rc != 0 and DAEMON_DOWN_RE.search(stderr or "") is not None
 
 
+def subprocess_run_command(argv, data=None, binary_data=False, environ_update=None, check_rc=False):
+    """``AnsibleModule.run_command``'s contract (argv list, ``(rc, stdout, stderr)`` as text) over
+    ``subprocess.run``, whose ``communicate()`` writes stdin while it reads stdout and stderr: a
+    command that answers each line of its stdin on stderr cannot block on a full pipe, and one that
+    exits before reading all of it (EPIPE) ends the write. ``binary_data`` and ``check_rc`` are
+    accepted for the signature (stdin is sent as is, the caller checks rc). A program that cannot
+    be started gives rc 127 and the reason on stderr, as a shell would.
+
+    Used by :meth:`Runner.for_module` for commands with stdin and by the boot-time appliers,
+    which run outside Ansible.
+    """
+    env = dict(os.environ)
+    env.update(environ_update or {})
+    if data is not None and not isinstance(data, bytes):
+        data = data.encode("utf-8")
+    try:
+        proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
+    except OSError as exc:
+        return 127, "", f"{argv[0]}: {exc.strerror or exc}\n"
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
 class Runner:
     """Run external commands for a module.
 
@@ -124,7 +154,15 @@ class Runner:
 
     @classmethod
     def for_module(cls, module, ipc_file=None):
-        return cls(module.run_command, ipc_file=ipc_file)
+        """Commands without stdin through ``module.run_command``, commands with stdin through
+        :func:`subprocess_run_command` (``run_command`` would deadlock on a full stderr pipe)."""
+
+        def run_command(argv, data=None, **kwargs):
+            if data is None:
+                return module.run_command(argv, **kwargs)
+            return subprocess_run_command(argv, data=data, **kwargs)
+
+        return cls(run_command, ipc_file=ipc_file)
 
     def run(self, argv, data=None, check_rc=True, read_only=False, record=True):
         """Run ``argv`` (a list); return ``(rc, stdout, stderr)``.

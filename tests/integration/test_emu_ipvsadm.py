@@ -295,3 +295,21 @@ def test_drain_on_an_idle_real_server_completes_at_once(emulator, ansible):
     started, ended = run.duration("Run ipvsadm drain")
     assert ended - started < 10, (started, ended)
     assert set(emulator.services()["tcp 10.0.96.204:80"]["rs"]) == {"192.168.229.1:80"}
+
+
+def test_ten_thousand_services_with_a_shared_laddr_do_not_deadlock(emulator, ansible):
+    """Issue 14: ipvsadm -R writes `already exist(-3)` on stderr for every --add-laddr of a LIP that
+    is on the NIC already, line by line as it reads (the emulator does too). 9,999 such lines are
+    about 740 KB: a runner that writes all of stdin before it reads (AnsibleModule.run_command)
+    fills the 64 KiB stderr pipe and both sides wait for ever (the play's 300 s timeout)."""
+    table = big_table(10000, 4)
+    run = ansible.play("steps.yml", {"steps": [{"name": "cold", "module": "ipvsadm", "args": {"services": table}}]})
+    assert run.rc == 0, run.explain()
+    assert run.step("cold")["changed"] is True
+    writes = emulator.writes("cold")
+    assert len(writes) == 1 and is_restore(writes[0]), [entry["argv"] for entry in writes]
+    assert len(writes[0]["stdin"].splitlines()) == 10000 * 6
+    services = emulator.services()
+    assert len(services) == 10000
+    assert all(len(svc["rs"]) == 4 for svc in services.values())
+    assert all(ips == ["192.168.229.204"] for ips in emulator.laddrs().values())
