@@ -42,9 +42,10 @@ REPO = os.path.dirname(HERE)
 EMULATOR_BIN = os.path.join(REPO, "tests", "emulator", "bin")
 DEFAULT_PORTS = os.path.join(REPO, "tests", "emulator", "ports-seed001.json")
 COLLECTIONS = os.path.join(REPO, "build", "collections")
-# the collection's runner knows DPVS's transient read error; it imports nothing of Ansible
+# the collection's runner (it imports nothing of Ansible) reads the table back, with its retry of
+# DPVS's transient read error
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
-from _runner import TRANSIENT_ERR_CODE, sockopt_errors  # noqa: E402
+from _runner import CommandError, Runner, subprocess_run_command  # noqa: E402
 
 # "TCP  10.0.96.1:80 rr"
 SERVICE_LINE_RE = re.compile(r"^(TCP|UDP|SCTP)\s+\S+:\d+ ")
@@ -131,19 +132,14 @@ class Target:
             sys.exit(f"{shlex.join(argv)} failed rc={proc.returncode}: {proc.stderr.strip()[-500:]}")
         return proc
 
-    def read(self, argv, attempts=3, delay=0.2):
-        """A read-only command, retried on DPVS's transient ``msg callback failed(-23)`` as the
-        collection's runner retries it (a real v1.10.2 gave it to ``ipvsadm -ln`` right after a
-        10,000-service -R, which aborted the benchmark)."""
-        for attempt in range(attempts):
-            proc = self.run(argv, check=False)
-            transient = any(err["code"] == TRANSIENT_ERR_CODE for err in sockopt_errors(proc.stderr))
-            if proc.returncode == 0 or not transient or attempt + 1 == attempts:
-                break
-            time.sleep(delay * (attempt + 1))
-        if proc.returncode != 0:
-            sys.exit(f"{shlex.join(argv)} failed rc={proc.returncode}: {proc.stderr.strip()[-500:]}")
-        return proc
+    def read(self, argv):
+        """stdout of a read-only command through the collection's runner, which retries DPVS's
+        transient ``msg callback failed(-23)`` (a real v1.10.2 gave it to ``ipvsadm -ln`` right
+        after a 10,000-service -R, which aborted the benchmark)."""
+        try:
+            return Runner(subprocess_run_command, environ=self.env).run(argv, read_only=True)[1]
+        except CommandError as exc:
+            sys.exit(exc.msg)
 
     def emulator(self, *args):
         return self.run([os.path.join(EMULATOR_BIN, "dpvs-emulator"), *args])
@@ -169,12 +165,12 @@ class Target:
 
     def count(self):
         """(services, real servers, laddrs) in the live table."""
-        listing = self.read([self.ipvsadm, "-ln"]).stdout.splitlines()
+        listing = self.read([self.ipvsadm, "-ln"]).splitlines()
         services = sum(1 for line in listing if SERVICE_LINE_RE.match(line))
         rss = sum(1 for line in listing if RS_LINE_RE.match(line))
         laddrs = 0
         if self.args.flavor != "kernel":
-            listing = self.read([self.ipvsadm, "-G"]).stdout.splitlines()[1:]
+            listing = self.read([self.ipvsadm, "-G"]).splitlines()[1:]
             laddrs = sum(1 for line in listing if LADDR_LINE_RE.match(line))
         return services, rss, laddrs
 

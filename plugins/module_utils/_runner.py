@@ -119,8 +119,7 @@ def subprocess_run_command(argv, data=None, binary_data=False, environ_update=No
     accepted for the signature (stdin is sent as is, the caller checks rc). A program that cannot
     be started gives rc 127 and the reason on stderr, as a shell would.
 
-    Used by :meth:`Runner.for_module` for commands with stdin and by the boot-time appliers,
-    which run outside Ansible.
+    Used by :meth:`Runner.for_module` for commands with stdin (and by benchmarks/ipvs_table.py).
     """
     env = dict(os.environ)
     env.update(environ_update or {})
