@@ -29,6 +29,16 @@ class InputError(Exception):
         super(InputError, self).__init__(f"{path}: {problem} (got {value!r})")
 
 
+def message(err, names=None):
+    """``str(err)`` with the option at the head of its path renamed by ``names``
+    (``{"services": "dpvs_services_services"}``): how a role's user reads the error."""
+    path = err.path or ""
+    head = re.match(r"[A-Za-z_][A-Za-z0-9_]*", path)
+    if head and (names or {}).get(head.group(0)):
+        path = names[head.group(0)] + path[head.end() :]
+    return f"{path}: {err.problem} (got {err.value!r})"
+
+
 def path_join(base, key):
     """``path_join("services[0]", "port")`` -> ``services[0].port``."""
     return f"{base}.{key}" if base else key
@@ -87,14 +97,21 @@ def ip_interface(path, value, default_plen=True):
 def ip_network(path, value):
     """Parse a route destination: ``NET/PLEN`` or ``default``.
 
-    Host bits must be zero (``10.0.96.1/24`` is rejected: say ``10.0.96.0/24``).
-    Returns ``ipaddress`` network, or the string ``"default"`` unchanged.
+    Host bits must be zero (``10.0.96.1/24`` is rejected: say ``10.0.96.0/24``), and the
+    length is required: ``192.168.229.0`` is refused rather than read as a /32 (a purge would
+    otherwise remove the /24 the user meant). Returns ``ipaddress`` network, or the string
+    ``"default"`` unchanged.
     """
     if value is None or _text(value) == "":
         raise InputError(path, value, "a prefix is required")
     text = _text(value)
     if text == "default":
         return "default"
+    if "/" not in text:
+        host = ip_address(path, text)
+        raise InputError(
+            path, value, f"a prefix length is required: NET/PLEN (a host route is {host}/{host.max_prefixlen})"
+        )
     iface = ip_interface(path, value)
     if iface.network.network_address != iface.ip:
         raise InputError(path, value, f"host bits are set; did you mean {iface.network}?")
