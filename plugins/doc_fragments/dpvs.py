@@ -70,3 +70,29 @@ attributes:
     description:
       - Runs on the DPVS host, where dpip and ipvsadm are.
 """
+
+    # The modules whose purge removes undeclared objects: the guard and the names in messages.
+    PURGE = r"""
+options:
+  purge_max:
+    description:
+      - The most live objects one run's O(purge) may remove. A purge that would remove more stops before any
+        change, lists what it would remove and says which option allows it (check mode stops the same way).
+      - Raise it for a run that really retires many objects, or use O(purge_all).
+    type: int
+    default: 20
+  purge_all:
+    description:
+      - Allow O(purge) to remove every live object it may touch (leaving that table empty) and more than
+        O(purge_max). Without it such a purge is refused - a typo in a variable name or an emptied list
+        would otherwise remove a whole live table.
+    type: bool
+    default: false
+  option_names:
+    description:
+      - How error messages name this module's options (option name to variable name). A role passes the
+        variables its users write (for example C(services) to C(dpvs_services_services)), so that a message
+        names C(dpvs_services_services[1].port), not C(services[1].port).
+    type: dict
+    default: {}
+"""

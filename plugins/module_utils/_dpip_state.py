@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _inputs
+from ansible_collections.dpvs.cluster.plugins.module_utils import _inputs, _purge_guard
 from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import (
     ParseError,
     parse_addr_show,
@@ -73,13 +73,14 @@ class Action:
     (``add``/``del``) and ``item`` (the object in parser shape, used to predict the
     state after the plan)."""
 
-    __slots__ = ("argv", "description", "item", "op")
+    __slots__ = ("argv", "description", "item", "op", "purged")
 
-    def __init__(self, argv, description, op, item):
+    def __init__(self, argv, description, op, item, purged=False):
         self.argv = list(argv)
         self.description = description
         self.op = op
         self.item = item
+        self.purged = purged  # removed by purge (not declared), which the purge guard counts
 
     def __repr__(self):
         return f"Action({self.argv!r})"
@@ -271,6 +272,7 @@ def normalize_addr_params(params):
     return {
         "addresses": entries,
         "purge": _bool("purge", params.get("purge")),
+        "purge_limits": _purge_guard.limits(params),
         "purge_devices": _purge_devices(params),
         "purge_sapool": _bool("purge_sapool", params.get("purge_sapool")),
     }
@@ -418,10 +420,7 @@ def _reconcile(table, live, entries, purge_devices, dpip):
                 Action(table.add_argv(dpip, entry), f"re-add {noun} {table.render(wanted)} ({why})", "add", wanted)
             )
     if purge_devices is not None:
-        devices = set(entry["dev"] for entry in entries) | set(purge_devices)
-        purged = [
-            obj for obj in live if obj["dev"] in devices and table.key(obj) not in declared and not table.protected(obj)
-        ]
+        purged = [obj for obj in purge_scope(table, live, entries, purge_devices) if table.key(obj) not in declared]
         for obj in sorted(purged, key=table.sort_key):
             removals.append(
                 Action(
@@ -429,15 +428,39 @@ def _reconcile(table, live, entries, purge_devices, dpip):
                     f"delete {noun} {table.render(obj)} (not declared, purge)",
                     "del",
                     obj,
+                    purged=True,
                 )
             )
     return removals + replacements + additions
 
 
+def purge_scope(table, live, entries, purge_devices):
+    """The live objects a purge may touch: on a declared device or one of ``purge_devices``,
+    and not protected."""
+    devices = set(entry["dev"] for entry in entries) | set(purge_devices)
+    return [obj for obj in live if obj["dev"] in devices and not table.protected(obj)]
+
+
+def check_purge(table, live, desired, plan, list_option, params):
+    """The purge guard (``_purge_guard.check``) for a dpip plan."""
+    if not desired["purge"]:
+        return
+    entries = desired[list_option]
+    scope = purge_scope(table, live, entries, desired["purge_devices"])
+    after = purge_scope(table, simulate(live, plan, table.key), entries, desired["purge_devices"])
+    purged = [table.render(action.item) for action in plan if action.purged]
+    _purge_guard.check(purged, len(scope), len(after), params, list_option, list_option, params.get("option_names"))
+
+
 def plan_addresses(live, desired, dpip="dpip"):
     """Live addresses (parser shape) + normalised desired options -> ordered actions
     (see ``_reconcile`` for the order)."""
-    table = _Table(
+    purge_devices = desired["purge_devices"] if desired["purge"] else None
+    return _reconcile(_addr_table(desired), live, desired["addresses"], purge_devices, dpip)
+
+
+def _addr_table(desired):
+    return _Table(
         "address",
         _addr_key,
         addr_add_argv,
@@ -448,8 +471,6 @@ def plan_addresses(live, desired, dpip="dpip"):
         _addr_changes,
         lambda addr: _addr_protected(addr, desired["purge_sapool"]),
     )
-    purge_devices = desired["purge_devices"] if desired["purge"] else None
-    return _reconcile(table, live, desired["addresses"], purge_devices, dpip)
 
 
 def simulate(live, plan, key):
@@ -476,6 +497,7 @@ def run_addr(params, runner, dpip="dpip", check_mode=False, want_diff=False):
     check_devices(desired["addresses"], links, "addresses", desired["purge_devices"])
     live = read_addresses(runner, dpip)
     plan = plan_addresses(live, desired, dpip)
+    check_purge(_addr_table(desired), live, desired, plan, "addresses", params)
     result = {"changed": bool(plan), "commands": planned_commands(plan)}
     if check_mode or not plan:
         after = simulate(live, plan, _addr_key)
@@ -598,6 +620,7 @@ def normalize_route_params(params):
     return {
         "routes": entries,
         "purge": _bool("purge", params.get("purge")),
+        "purge_limits": _purge_guard.limits(params),
         "purge_devices": _purge_devices(params),
     }
 
@@ -739,7 +762,12 @@ def plan_routes(live, desired, addresses=(), links=(), dpip="dpip"):
     addresses (never purged); ``links`` give the MTU a new route will show.
     The order is ``_reconcile``'s.
     """
-    table = _Table(
+    purge_devices = desired["purge_devices"] if desired["purge"] else None
+    return _reconcile(_route_table(addresses, links), live, desired["routes"], purge_devices, dpip)
+
+
+def _route_table(addresses, links):
+    return _Table(
         "route",
         _route_key,
         route_add_argv,
@@ -750,8 +778,6 @@ def plan_routes(live, desired, addresses=(), links=(), dpip="dpip"):
         _route_changes,
         lambda route: _route_is_auto(route, addresses),
     )
-    purge_devices = desired["purge_devices"] if desired["purge"] else None
-    return _reconcile(table, live, desired["routes"], purge_devices, dpip)
 
 
 def render_routes(routes):
@@ -768,6 +794,7 @@ def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
     addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
     live = read_routes(runner, dpip)
     plan = plan_routes(live, desired, addresses, links, dpip)
+    check_purge(_route_table(addresses, links), live, desired, plan, "routes", params)
     result = {"changed": bool(plan), "commands": planned_commands(plan)}
     if check_mode or not plan:
         after = simulate(live, plan, _route_key)
@@ -808,16 +835,19 @@ def module_main(module, kind, runner_class=None):
     """
     normalize, run = KINDS[kind]
     params = module.params
+    names = params.get("option_names")
     try:
         normalize(params)
     except InputError as err:
-        module.fail_json(msg=str(err), commands=[])
+        module.fail_json(msg=_inputs.message(err, names), commands=[])
     dpip = module.get_bin_path(params.get("dpip_path") or "dpip", required=True)
     runner = (runner_class or Runner).for_module(module, ipc_file=params.get("ipc_file"))
     try:
         result = run(params, runner, dpip=dpip, check_mode=module.check_mode, want_diff=module._diff)
     except InputError as err:  # a device that does not exist (needs the live link list)
-        module.fail_json(msg=str(err), commands=[])
+        module.fail_json(msg=_inputs.message(err, names), commands=[])
+    except _purge_guard.PurgeRefused as err:
+        module.fail_json(msg=err.msg, commands=[], would_remove=err.would_remove)
     except ApplyError as err:
         failed = dict(err.failed)
         module.fail_json(

@@ -36,6 +36,7 @@ import copy
 import time
 
 from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_model as M
+from ansible_collections.dpvs.cluster.plugins.module_utils import _purge_guard
 from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import ParseError as DpipParseError
 from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import parse_addr_show, parse_link_show
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import (
@@ -43,6 +44,7 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import (
     device,
     int_range,
     item_path,
+    message,
     path_join,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import (
@@ -138,11 +140,12 @@ class Action:
 class Plan:
     """The ordered actions, the table they lead to (``expected``) and the drain targets."""
 
-    def __init__(self, actions, expected, drain_targets, flavor):
+    def __init__(self, actions, expected, drain_targets, flavor, purged=()):
         self.actions = actions
         self.expected = expected
         self.drain_targets = drain_targets
         self.flavor = flavor
+        self.purged = list(purged)  # labels of the live services the purge removes
 
     def __bool__(self):
         return bool(self.actions)
@@ -192,6 +195,7 @@ class _Planner:
         self.phases = {name: [] for name in PHASES}
         self.expected = {s["key"]: copy.deepcopy(s) for s in live}
         self.drain_targets = []
+        self.purged = []
         self.laddr_deleted = []
         self.declared_devs = {}
         for svc in desired:
@@ -432,6 +436,8 @@ class _Planner:
         if self.purge:
             for cur in self.live:
                 if cur["key"] not in declared and M.manageable(cur):
+                    count = len(cur["real_servers"])
+                    self.purged.append(f"{cur['label']} ({count} real server{'' if count == 1 else 's'})")
                     self.remove_service(cur)
         if self.drain_targets:
             self.add("drain_wait", [], "wait for the drained real servers", tool="wait", data=self.drain_targets)
@@ -450,7 +456,7 @@ class _Planner:
                     )
         actions = [action for name in PHASES for action in self.phases[name]]
         expected = sorted(self.expected.values(), key=M._sort_key)
-        return Plan(actions, expected, self.drain_targets, self.flavor)
+        return Plan(actions, expected, self.drain_targets, self.flavor, self.purged)
 
 
 def plan(
@@ -840,6 +846,7 @@ def validate_params(params):
         raise InputError("flavor", flavor, "must be auto, dpvs or kernel")
     desired = M.normalize(params.get("services"), None if flavor == "auto" else flavor)
     int_range("batch_threshold", params.get("batch_threshold", 20), 0, 1000000)
+    _purge_guard.limits(params)
     int_range("drain_timeout", params.get("drain_timeout", 30), 0, 86400)
     poll = params.get("drain_poll", 1)
     if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not 0 < poll <= 3600:
@@ -900,6 +907,15 @@ def run(params, runner, get_bin, check_mode=False, want_diff=False, sleep=time.s
         parsed, live = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, True)
         the_plan = plan(desired, live, flavor, **options)
 
+    _purge_guard.check(
+        the_plan.purged,
+        sum(1 for svc in live if M.manageable(svc)),
+        sum(1 for svc in the_plan.expected if M.manageable(svc)),
+        params,
+        "services",
+        "services",
+        params.get("option_names"),
+    )
     units = execution_units(the_plan, params.get("batch_threshold", 20))
     if any(unit["kind"] == "cmd" and unit["action"].tool == "dpip" for unit in units):
         dpip()
@@ -942,10 +958,11 @@ def run(params, runner, get_bin, check_mode=False, want_diff=False, sleep=time.s
 def run_module(module, sleep=time.sleep, clock=time.monotonic):
     """Entry point of plugins/modules/ipvsadm.py: run() and report every error with its context."""
     params = module.params
+    names = params.get("option_names")
     try:
         validate_params(params)  # before anything else, even before the binaries are looked up
     except InputError as err:
-        module.fail_json(msg=str(err), commands=[])
+        module.fail_json(msg=message(err, names), commands=[])
 
     def get_bin(option, default):
         return module.get_bin_path(params.get(option) or default, required=True)
@@ -954,7 +971,9 @@ def run_module(module, sleep=time.sleep, clock=time.monotonic):
     try:
         result = run(params, runner, get_bin, module.check_mode, module._diff, sleep=sleep, clock=clock)
     except InputError as err:  # flavour rules after the probe, laddr devices after dpip link show
-        module.fail_json(msg=str(err), commands=[])
+        module.fail_json(msg=message(err, names), commands=[])
+    except _purge_guard.PurgeRefused as err:
+        module.fail_json(msg=err.msg, commands=[], would_remove=err.would_remove)
     except ApplyError as err:
         failed = dict(err.failed)
         module.fail_json(

@@ -92,6 +92,7 @@ options:
 extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.ATTRIBUTES
+  - dpvs.cluster.dpvs.PURGE
 notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands).
@@ -205,6 +206,9 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     purge=dict(type="bool", default=False),
+    purge_max=dict(type="int", default=20),
+    purge_all=dict(type="bool", default=False),
+    option_names=dict(type="dict", default={}),
     purge_devices=dict(type="list", elements="str", default=[]),
     purge_sapool=dict(type="bool", default=False),
     ipc_file=dict(type="path"),

@@ -255,6 +255,7 @@ extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.IPVSADM
   - dpvs.cluster.dpvs.ATTRIBUTES
+  - dpvs.cluster.dpvs.PURGE
 notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands); no write command runs.
@@ -507,6 +508,9 @@ ARGUMENT_SPEC = dict(
         ),
     ),
     purge=dict(type="bool", default=False),
+    purge_max=dict(type="int", default=20),
+    purge_all=dict(type="bool", default=False),
+    option_names=dict(type="dict", default={}),
     drain=dict(type="bool", default=False),
     drain_timeout=dict(type="int", default=30),
     drain_poll=dict(type="float", default=1.0),
