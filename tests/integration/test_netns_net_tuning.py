@@ -134,3 +134,20 @@ def test_net_tuning_sysctl_in_a_namespace(lab, tmp_path):
     assert bad.rc != 0
     msg = bad.task("Preflight | sysctl values are valid", "tuned")["msg"]
     assert msg == ["net.core.somaxconn: must be >= 0", 'net_tuning_tcp_rmem: must be three numbers "min default max"']
+
+    # an extra key with shell metacharacters, a value with a newline, a key the kernel does not
+    # have: refused before any change (the file is as it was)
+    with open(path) as handle:
+        file_before = handle.read()
+    metachars = play(per_namespace_vars(path, net_tuning_sysctl_extra={
+        "net.core.optmem_max;reboot": 1, "net.core.optmem_max": "81920\nkernel.panic=1"}))  # fmt: skip
+    assert metachars.rc != 0
+    msg = metachars.task("Preflight | sysctl values are valid", "tuned")["msg"]
+    assert 'net_tuning_sysctl_extra: "net.core.optmem_max;reboot" is not a sysctl key' in " ".join(msg), msg
+    assert "net_tuning_sysctl_extra: the value of net.core.optmem_max has a newline" in " ".join(msg), msg
+    missing = play(per_namespace_vars(path, net_tuning_sysctl_extra={"net.core.optmem_maxx": 1}))
+    assert missing.rc != 0
+    msg = missing.task("Preflight | no unknown extra sysctl key", "tuned")["msg"]
+    assert msg.startswith("net_tuning_sysctl_extra: net.core.optmem_maxx not found under /proc/sys"), msg
+    with open(path) as handle:
+        assert handle.read() == file_before
