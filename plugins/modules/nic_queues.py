@@ -114,6 +114,13 @@ options:
     type: str
     choices: [fail, plan]
     default: fail
+  option_names:
+    description:
+      - How error messages name this module's options (option name to variable name). A role passes the
+        variable its users write (C(nics) to C(net_tuning_nics)), so that a message names
+        C(net_tuning_nics[0].name), not C(nics[0].name).
+    type: dict
+    default: {}
 notes:
   - Channel changes reset the RPS/XPS masks of the recreated queues; the module sets them again in the same run.
 seealso:
@@ -185,6 +192,7 @@ applied:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import message
 from ansible_collections.dpvs.cluster.plugins.module_utils._nic_queues import (
     ApplyError,
     NicQueuesError,
@@ -216,6 +224,7 @@ def main():
             "proc_path": {"type": "path", "default": "/proc"},
             "ethtool_path": {"type": "str", "default": "ethtool"},
             "missing_irqs": {"type": "str", "default": "fail", "choices": ["fail", "plan"]},
+            "option_names": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -233,7 +242,7 @@ def main():
             missing_irqs=module.params["missing_irqs"],
         )
     except NicQueuesError as exc:
-        module.fail_json(msg=str(exc), applied=[])
+        module.fail_json(msg=message(exc, module.params["option_names"]), applied=[])
     except ApplyError as exc:
         module.fail_json(msg=str(exc), applied=exc.applied)
     if irqbalance and any(nic.get("irq_affinity") is not None for nic in specs):

@@ -154,7 +154,7 @@ def test_rps_xps_txqueuelen_on_veth(lab, tmp_path):
 @pytest.mark.parametrize(
     "nic,message",
     [
-        ({"name": "nosuch0", "txqueuelen": 3000}, "nics[1].name: no such NIC"),
+        ({"name": "nosuch0", "txqueuelen": 3000}, "net_tuning_nics[1].name: no such NIC"),
         ({"name": "{tag}ba", "rps_cpus": [0, 64]}, "CPU 64 does not exist"),
         ({"name": "{tag}ba", "xps_cpus": "0xffff"}, "mask is wider than the CPUs"),
         ({"name": "{tag}ba", "irq_affinity": "auto"}, "is a virtual device: it has no queue IRQs"),
