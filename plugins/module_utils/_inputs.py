@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import ipaddress
 import re
 
@@ -54,6 +55,12 @@ def _text(value):
     return str(value).strip()
 
 
+@functools.lru_cache(maxsize=65536)
+def _parse_ip(text):
+    """``ipaddress.ip_address``, cached: the real servers and LIPs of a big table repeat."""
+    return ipaddress.ip_address(text)
+
+
 def ip_address(path, value, family=None):
     """Parse an IPv4/IPv6 address (no prefix). ``family`` 4 or 6 restricts it."""
     if value is None or _text(value) == "":
@@ -62,7 +69,7 @@ def ip_address(path, value, family=None):
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     try:
-        addr = ipaddress.ip_address(text)
+        addr = _parse_ip(text)
     except ValueError:
         raise InputError(path, value, "not a valid IPv4 or IPv6 address") from None
     if family is not None and addr.version != family:

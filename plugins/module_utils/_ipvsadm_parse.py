@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import ipaddress
 import re
 import shlex
@@ -135,6 +136,8 @@ def _lines(text):
     return [line.rstrip() for line in (text or "").splitlines() if line.strip()]
 
 
+# a table of 10,000 services names the same few real servers and LIPs tens of thousands of times
+@functools.lru_cache(maxsize=65536)
 def _addr(text):
     """``[2001:db8::1]`` / ``10.0.0.1`` -> (address, family); names stay as they are."""
     if text.startswith("[") and text.endswith("]"):
