@@ -449,7 +449,8 @@ def check_purge(table, live, desired, plan, list_option, params):
     scope = purge_scope(table, live, entries, desired["purge_devices"])
     after = purge_scope(table, simulate(live, plan, table.key), entries, desired["purge_devices"])
     purged = [table.render(action.item) for action in plan if action.purged]
-    _purge_guard.check(purged, len(scope), len(after), params, list_option, list_option, params.get("option_names"))
+    names = params.get("option_names")
+    _purge_guard.check(purged, len(scope), len(after), desired["purge_limits"], list_option, list_option, names)
 
 
 def plan_addresses(live, desired, dpip="dpip"):

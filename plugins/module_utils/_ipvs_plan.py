@@ -916,7 +916,7 @@ def run(
         the_plan.purged,
         sum(1 for svc in live if M.manageable(svc)),
         sum(1 for svc in the_plan.expected if M.manageable(svc)),
-        params,
+        _purge_guard.limits(params),
         "services",
         "services",
         params.get("option_names"),

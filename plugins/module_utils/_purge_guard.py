@@ -55,14 +55,14 @@ def _listing(labels):
     return shown
 
 
-def check(purged, managed, remaining, params, noun, list_option, names=None):
+def check(purged, managed, remaining, purge_limits, noun, list_option, names=None):
     """Raise PurgeRefused when the purge of ``purged`` (labels of the live objects it would
     remove) is not allowed. ``managed`` counts the live objects the purge may touch and
-    ``remaining`` those left after the plan; ``list_option`` is the option that declares them
-    (named in the hint about typos)."""
+    ``remaining`` those left after the plan; ``purge_limits`` is ``limits(params)``;
+    ``list_option`` is the option that declares them (named in the hint about typos)."""
     if not purged:
         return
-    purge_max, purge_all = limits(params)
+    purge_max, purge_all = purge_limits
     if purge_all:
         return
     allow = display_name("purge_all", names)

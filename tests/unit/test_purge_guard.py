@@ -112,6 +112,6 @@ def test_routes_guard_and_a_declared_route_keeps_the_table_non_empty():
 
 def test_check_lists_at_most_ten_and_counts_the_rest():
     with pytest.raises(_purge_guard.PurgeRefused) as err:
-        _purge_guard.check([f"obj{i}" for i in range(13)], 13, 0, {}, "things", "things")
+        _purge_guard.check([f"obj{i}" for i in range(13)], 13, 0, _purge_guard.limits({}), "things", "things")
     assert "obj9" in err.value.msg and "obj10" not in err.value.msg and "(and 3 more)" in err.value.msg
-    _purge_guard.check(["a"], 5, 4, {"purge_max": 1}, "things", "things")  # at the limit: allowed
+    _purge_guard.check(["a"], 5, 4, _purge_guard.limits({"purge_max": 1}), "things", "things")  # at the limit: allowed
