@@ -3,7 +3,8 @@
 Run it with the collection's Python (make lab-up, lab-down, lab-ssh call it):
 
     lab.py setup                  install qemu-system-x86, qemu-utils, mmdebstrap (apt-get, as root)
-    lab.py image [--force]        build the VM image, or reuse the one cached for this recipe
+    lab.py image [--force] [--accel]  build the VM image, or reuse the one cached for this recipe;
+                                  --accel then picks the accelerator (the KVM probe, cached)
     lab.py up [VM ...]            start VMs of the lab inventory (all by default), wait for their sshd
     lab.py down [VM ...]          stop VMs (all that run by default) and drop their disks
     lab.py status [--json]        which VMs run, their SSH ports, the accelerator
@@ -243,12 +244,19 @@ def image_dir(pubkey=None):
 
 
 def cmd_image(args):
+    build_image(args.force)
+    if getattr(args, "accel", False):  # the KVM probe now, so that `up` finds its answer cached
+        log(f"image: accelerator {choose_accel(image_dir())}")
+    return 0
+
+
+def build_image(force):
     start = time.monotonic()
     pubkey = ensure_key()
     target = image_dir(pubkey)
-    if os.path.exists(os.path.join(target, "image.raw")) and not args.force:
+    if os.path.exists(os.path.join(target, "image.raw")) and not force:
         log(f"image: cached {target}")
-        return 0
+        return
     for tool in ("mmdebstrap", "mkfs.ext4", "qemu-img"):
         if not shutil.which(tool):
             raise LabError(f"image: {tool} not found (make lab-setup)")
@@ -293,7 +301,6 @@ def cmd_image(args):
         if old != target and os.path.isdir(old):
             shutil.rmtree(old, ignore_errors=True)
     log(f"image: built {target} in {time.monotonic() - start:.0f} s")
-    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,7 +577,7 @@ def cmd_up(args):
     start = time.monotonic()
     vms = load_topology()
     names = selected(vms, args.vms)
-    cmd_image(argparse.Namespace(force=False))
+    build_image(force=False)
     image = image_dir()
     accel = choose_accel(image)
     peers = link_peers(vms)
@@ -668,6 +675,7 @@ def main(argv=None):
     sub.add_parser("setup", help="install qemu and mmdebstrap").set_defaults(func=cmd_setup)
     image = sub.add_parser("image", help="build or reuse the VM image")
     image.add_argument("--force", action="store_true", help="rebuild even if cached")
+    image.add_argument("--accel", action="store_true", help="then choose the accelerator (the KVM probe)")
     image.set_defaults(func=cmd_image)
     up = sub.add_parser("up", help="start VMs and wait for sshd")
     up.add_argument("vms", nargs="*")
