@@ -33,6 +33,11 @@ chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
 # Do not hold the boot for "network online": sshd listens on all addresses anyway.
 chroot "$root" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
 
+# Ansible's modules arrive as zip files that Python compiles at every task (about a third of a
+# task's time under emulation): lab_pyc_cache.py keeps their bytecode (docs/lab.md).
+install -m 0644 "$(dirname "$0")/lab_pyc_cache.py" "$root/usr/lib/python3/dist-packages/lab_pyc_cache.py"
+echo "import lab_pyc_cache" > "$root/usr/lib/python3/dist-packages/zz-lab-pyc-cache.pth"
+
 # An empty /etc/machine-id means "first boot": never prompt on the serial console.
 chroot "$root" systemctl mask systemd-firstboot.service >/dev/null 2>&1
 # Nothing periodic competes with the tests for the slow emulated CPU.

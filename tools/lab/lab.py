@@ -43,10 +43,10 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-# The image recipe: the hash of these values and of the two files below names the cached image.
+# The image recipe: the hash of these values and of the files below names the cached image.
 SUITE = "bookworm"
 IMAGE_SIZE = "6G"
-RECIPE_FILES = ("packages.txt", "customize.sh")
+RECIPE_FILES = ("packages.txt", "customize.sh", "lab_pyc_cache.py")
 RECIPE_VERSION = 2  # bump to force a rebuild when the build steps themselves change
 
 APT_PACKAGES = ("qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "e2fsprogs")
