@@ -48,7 +48,7 @@ def _run(tmp_path, name, value):
 
 
 def test_second_import_reuses_the_code_and_names_its_own_file(tmp_path):
-    first, _ = _run(tmp_path, "a", 1)
+    first, _zip = _run(tmp_path, "a", 1)
     cached = sorted(os.listdir(tmp_path / "cache"))
     second, zpath = _run(tmp_path, "b", 1)
     assert first["value"] == second["value"] == 1
@@ -62,6 +62,6 @@ def test_second_import_reuses_the_code_and_names_its_own_file(tmp_path):
 def test_changed_source_is_compiled_again(tmp_path):
     _run(tmp_path, "a", 1)
     before = set(os.listdir(tmp_path / "cache"))
-    changed, _ = _run(tmp_path, "b", 2)
+    changed, _zip = _run(tmp_path, "b", 2)
     assert changed["value"] == 2
     assert len(set(os.listdir(tmp_path / "cache")) - before) == 1
