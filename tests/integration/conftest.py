@@ -28,3 +28,11 @@ def emulator(tmp_path):
 @pytest.fixture
 def ansible(emulator, tmp_path):
     return Ansible(emulator, tmp_path)
+
+
+@pytest.fixture
+def converged(emulator, ansible, tmp_path):
+    """The seed's cluster converged by the roles, with its replay files (test_emu_safety.converge)."""
+    from test_emu_safety import converge
+
+    return converge(emulator, ansible, tmp_path)

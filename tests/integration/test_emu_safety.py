@@ -39,9 +39,8 @@ def state_files(root):
     return out
 
 
-@pytest.fixture
-def converged(emulator, ansible, tmp_path):
-    """The seed's cluster converged by the roles, with its replay files."""
+def converge(emulator, ansible, tmp_path):
+    """The seed's cluster converged by the roles, with its replay files (conftest's `converged`)."""
     variables = role_vars(emulator, tmp_path)
     first = ansible.play("dpvs_role.yml", extra_vars=variables)
     assert first.rc == 0, first.explain()
