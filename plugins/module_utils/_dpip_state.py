@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """dpip_addr / dpip_route: input normalisation, planner, apply, verify, diff.
 
-One path for every run (docs/internals.md)::
+One path for every run, the converge core's (``converge.core``; docs/internals.md)::
 
     validate all input          -> InputError, before any command
     read live state once        -> dpip link show, dpip -s addr show, dpip [-6] route show
@@ -33,6 +33,9 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import (
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action
 
 FAMILY_OF_VERSION = {4: "inet", 6: "inet6"}
 ADDR_SCOPES = ("host", "link", "global", "site")
@@ -44,54 +47,6 @@ MTU_RANGE = {"inet": (68, 65535), "inet6": (1280, 65535)}
 
 ADDR_KEYS = ("address", "dev", "scope", "sapool", "broadcast", "state")
 ROUTE_KEYS = ("prefix", "family", "dev", "via", "src", "scope", "mtu", "metric", "state")
-
-
-class ApplyError(Exception):
-    """A command of the plan failed. ``applied`` lists the commands that succeeded before it."""
-
-    def __init__(self, msg, applied, failed, cause):
-        self.msg = msg
-        self.applied = applied
-        self.failed = failed
-        self.cause = cause
-        super(ApplyError, self).__init__(msg)
-
-
-class NotConvergedError(Exception):
-    """The read-back after a real run still differs from the declared state."""
-
-    def __init__(self, msg, remaining, live, commands=None):
-        self.msg = msg
-        self.remaining = remaining
-        self.live = live
-        self.commands = commands or []
-        super(NotConvergedError, self).__init__(msg)
-
-
-class Action:
-    """One planned command: ``argv`` (a list), ``description`` (for humans), ``op``
-    (``add``/``del``) and ``item`` (the object in parser shape, used to predict the
-    state after the plan)."""
-
-    __slots__ = ("argv", "description", "item", "op", "purged")
-
-    def __init__(self, argv, description, op, item, purged=False):
-        self.argv = list(argv)
-        self.description = description
-        self.op = op
-        self.item = item
-        self.purged = purged  # removed by purge (not declared), which the purge guard counts
-
-    def __repr__(self):
-        return f"Action({self.argv!r})"
-
-    def __eq__(self, other):
-        return isinstance(other, Action) and (self.argv, self.description) == (other.argv, other.description)
-
-    def __ne__(self, other):
-        return not self == other
-
-    __hash__ = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,14 +129,9 @@ def _apply(runner, plan):
             msg = err.msg if isinstance(err, DaemonDownError) else f"{err.msg} (while trying to {action.description})"
             if applied:
                 msg += f"; {len(applied)} command(s) had been applied before it"
-            raise ApplyError(msg, applied=applied, failed=failed, cause=err) from err
+            raise ApplyError(msg, applied, failed, dpvs_errors=err.dpvs_errors, cause=err) from err
         applied.append({"cmd": list(action.argv), "rc": rc})
     return applied
-
-
-def planned_commands(plan):
-    """``commands`` for a plan not (yet) run: the argv of each action, ``rc`` None."""
-    return [{"cmd": list(action.argv), "rc": None} for action in plan]
 
 
 def _read(runner, argv):
@@ -373,6 +323,11 @@ class _Table:
         self.protected = protected
 
 
+def _delete(table, dpip, obj, why, purged=False):
+    description = f"delete {table.noun} {table.render(obj)} ({why})"
+    return Action(table.del_argv(dpip, obj), description, op="del", item=obj, purged=purged)
+
+
 def _reconcile(table, live, entries, purge_devices, dpip):
     """Live objects (parser shape) + normalised declared entries -> ordered actions.
 
@@ -392,18 +347,13 @@ def _reconcile(table, live, entries, purge_devices, dpip):
         current = live_by_key.get(key)
         if entry["state"] == "absent":
             if current is not None:
-                removals.append(
-                    Action(
-                        table.del_argv(dpip, current),
-                        f"delete {noun} {table.render(current)} (state=absent)",
-                        "del",
-                        current,
-                    )
-                )
+                removals.append(_delete(table, dpip, current, "state=absent"))
             continue
         wanted = table.live_shape(entry)
         if current is None:
-            additions.append(Action(table.add_argv(dpip, entry), f"add {noun} {table.render(wanted)}", "add", wanted))
+            additions.append(
+                Action(table.add_argv(dpip, entry), f"add {noun} {table.render(wanted)}", op="add", item=wanted)
+            )
             continue
         changes = table.changes(current, entry)
         if changes:
@@ -412,25 +362,19 @@ def _reconcile(table, live, entries, purge_devices, dpip):
                 Action(
                     table.del_argv(dpip, current),
                     f"delete {noun} {table.render(current)} to re-add it ({why})",
-                    "del",
-                    current,
+                    op="del",
+                    item=current,
                 )
             )
             replacements.append(
-                Action(table.add_argv(dpip, entry), f"re-add {noun} {table.render(wanted)} ({why})", "add", wanted)
+                Action(
+                    table.add_argv(dpip, entry), f"re-add {noun} {table.render(wanted)} ({why})", op="add", item=wanted
+                )
             )
     if purge_devices is not None:
         purged = [obj for obj in purge_scope(table, live, entries, purge_devices) if table.key(obj) not in declared]
         for obj in sorted(purged, key=table.sort_key):
-            removals.append(
-                Action(
-                    table.del_argv(dpip, obj),
-                    f"delete {noun} {table.render(obj)} (not declared, purge)",
-                    "del",
-                    obj,
-                    purged=True,
-                )
-            )
+            removals.append(_delete(table, dpip, obj, "not declared, purge", purged=True))
     return removals + replacements + additions
 
 
@@ -493,32 +437,7 @@ def render_addresses(addrs):
 def run_addr(params, runner, dpip="dpip", check_mode=False, want_diff=False):
     """The whole dpip_addr run. Returns the module result; raises InputError,
     CommandError (reads), ApplyError, NotConvergedError, ParseError."""
-    desired = normalize_addr_params(params)
-    links = read_links(runner, dpip)
-    check_devices(desired["addresses"], links, "addresses", desired["purge_devices"])
-    live = read_addresses(runner, dpip)
-    plan = plan_addresses(live, desired, dpip)
-    check_purge(_addr_table(desired), live, desired, plan, "addresses", params)
-    result = {"changed": bool(plan), "commands": planned_commands(plan)}
-    if check_mode or not plan:
-        after = simulate(live, plan, _addr_key)
-    else:
-        result["commands"] = _apply(runner, plan)
-        after = read_addresses(runner, dpip)
-        remaining = plan_addresses(after, desired, dpip)
-        if remaining:
-            raise NotConvergedError(
-                "addresses did not converge after applying the plan; still to do: {}".format(
-                    "; ".join(action.description for action in remaining)
-                ),
-                [action.description for action in remaining],
-                after,
-                result["commands"],
-            )
-    result["addresses"] = after
-    if want_diff:
-        result["diff"] = {"before": render_addresses(live), "after": render_addresses(after)}
-    return result
+    return core.converge(AddressTable(params, runner, dpip), check_mode, want_diff)
 
 
 # --------------------------------------------------------------------------------------------
@@ -789,81 +708,112 @@ def render_routes(routes):
 def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
     """The whole dpip_route run. Returns the module result; raises InputError,
     CommandError (reads), ApplyError, NotConvergedError, ParseError."""
-    desired = normalize_route_params(params)
-    links = read_links(runner, dpip)
-    check_devices(desired["routes"], links, "routes", desired["purge_devices"])
-    addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
-    live = read_routes(runner, dpip)
-    plan = plan_routes(live, desired, addresses, links, dpip)
-    check_purge(_route_table(addresses, links), live, desired, plan, "routes", params)
-    result = {"changed": bool(plan), "commands": planned_commands(plan)}
-    if check_mode or not plan:
-        after = simulate(live, plan, _route_key)
-    else:
-        result["commands"] = _apply(runner, plan)
-        after = read_routes(runner, dpip)
-        remaining = plan_routes(after, desired, addresses, links, dpip)
-        if remaining:
-            raise NotConvergedError(
-                "routes did not converge after applying the plan; still to do: {}".format(
-                    "; ".join(action.description for action in remaining)
-                ),
-                [action.description for action in remaining],
-                after,
-                result["commands"],
-            )
-    result["routes"] = after
-    if want_diff:
-        result["diff"] = {"before": render_routes(live), "after": render_routes(after)}
-    return result
+    return core.converge(RouteTable(params, runner, dpip), check_mode, want_diff)
+
+
+# --------------------------------------------------------------------------------------------
+# the two tables for the converge core
+# --------------------------------------------------------------------------------------------
+
+
+class _DpipTable(core.Table):
+    """A dpip table: validated input and the link list are read once, on construction
+    (a device that does not exist is an InputError before the table itself is read)."""
+
+    kind = ""
+
+    def __init__(self, params, runner, dpip):
+        self.params = params
+        self.runner = runner
+        self.dpip = dpip
+        self.desired = self.validate(params)
+        self.links = read_links(runner, dpip)
+        check_devices(self.desired[self.kind], self.links, self.kind, self.desired["purge_devices"])
+
+    @staticmethod
+    def validate(params):
+        raise NotImplementedError
+
+    def rules(self):
+        raise NotImplementedError
+
+    def guard(self, live, plan):
+        check_purge(self.rules(), live, self.desired, plan, self.kind, self.params)
+
+    def apply(self, plan):
+        return _apply(self.runner, plan)
+
+    def predict(self, live, plan):
+        return simulate(live, plan, self.rules().key)
+
+    def verify(self, plan, after):
+        return [action.description for action in self.plan(after)]
+
+    def not_converged(self, problems, commands, after):
+        msg = f"{self.kind} did not converge after applying the plan; still to do: {'; '.join(problems)}"
+        return NotConvergedError(msg, problems, commands, **{self.kind: after})
+
+    def report(self, after, plan):
+        return {self.kind: after}
+
+
+class AddressTable(_DpipTable):
+    kind = "addresses"
+    validate = staticmethod(normalize_addr_params)
+
+    def read(self):
+        return read_addresses(self.runner, self.dpip)
+
+    def plan(self, live):
+        return plan_addresses(live, self.desired, self.dpip)
+
+    def rules(self):
+        return _addr_table(self.desired)
+
+    def render(self, state):
+        return render_addresses(state)
+
+
+class RouteTable(_DpipTable):
+    kind = "routes"
+    validate = staticmethod(normalize_route_params)
+
+    def __init__(self, params, runner, dpip):
+        super(RouteTable, self).__init__(params, runner, dpip)
+        self.addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
+
+    def read(self):
+        return read_routes(self.runner, self.dpip)
+
+    def plan(self, live):
+        return plan_routes(live, self.desired, self.addresses, self.links, self.dpip)
+
+    def rules(self):
+        return _route_table(self.addresses, self.links)
+
+    def render(self, state):
+        return render_routes(state)
 
 
 # --------------------------------------------------------------------------------------------
 # module glue (shared by dpip_addr and dpip_route)
 # --------------------------------------------------------------------------------------------
 
-KINDS = {
-    "addresses": (normalize_addr_params, run_addr),
-    "routes": (normalize_route_params, run_route),
-}
+TABLES = {"addresses": AddressTable, "routes": RouteTable}
 
 
 def module_main(module, kind, runner_class=None):
     """Run dpip_addr (``kind="addresses"``) or dpip_route (``"routes"``) for ``module``.
 
-    Input is validated before anything else (even before the binary is looked up);
-    every error ends in ``fail_json`` with a message that says where.
+    Input is validated before anything else (even before the binary is looked up); every
+    error ends in ``fail_json`` through the converge edge, with a message that says where.
     """
-    normalize, run = KINDS[kind]
-    params = module.params
-    names = params.get("option_names")
-    try:
-        normalize(params)
-    except InputError as err:
-        module.fail_json(msg=_inputs.message(err, names), commands=[])
-    dpip = module.get_bin_path(params.get("dpip_path") or "dpip", required=True)
-    runner = (runner_class or Runner).for_module(module, ipc_file=params.get("ipc_file"))
-    try:
-        result = run(params, runner, dpip=dpip, check_mode=module.check_mode, want_diff=module._diff)
-    except InputError as err:  # a device that does not exist (needs the live link list)
-        module.fail_json(msg=_inputs.message(err, names), commands=[])
-    except _purge_guard.PurgeRefused as err:
-        module.fail_json(msg=err.msg, commands=[], would_remove=err.would_remove)
-    except ApplyError as err:
-        failed = dict(err.failed)
-        module.fail_json(
-            msg=err.msg,
-            applied=err.applied,
-            commands=[*err.applied, {"cmd": failed["cmd"], "rc": failed["rc"]}],
-            **{k: failed[k] for k in ("cmd", "rc", "stdout", "stderr")},
-        )
-    except NotConvergedError as err:
-        module.fail_json(
-            msg=err.msg, not_converged=err.remaining, commands=err.commands, applied=err.commands, **{kind: err.live}
-        )
-    except CommandError as err:  # a read failed (DaemonDownError included)
-        fields = err.to_result()
-        module.fail_json(msg=err.msg, commands=[], **fields)
-    except ParseError as err:
-        module.fail_json(msg=f"unexpected dpip output: {err}", commands=[])
-    module.exit_json(**result)
+    table_class = TABLES[kind]
+
+    def run(_desired):
+        params = module.params
+        dpip = module.get_bin_path(params.get("dpip_path") or "dpip", required=True)
+        runner = (runner_class or Runner).for_module(module, ipc_file=params.get("ipc_file"))
+        return core.converge(table_class(params, runner, dpip), module.check_mode, module._diff)
+
+    edge.run_module(module, table_class.validate, run, parsers=((ParseError, "dpip"),))

@@ -44,7 +44,6 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import (
     device,
     int_range,
     item_path,
-    message,
     path_join,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import (
@@ -56,6 +55,9 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import
     parse_list_thresholds,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner, sockopt_errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 # the order of the phases (see the module docstring)
 PHASES = (
@@ -85,75 +87,20 @@ DPVS_HELP_MARKERS = ("--add-laddr", "--get-laddr")
 KERNEL_IPVS_MISSING = "IP Virtual Server is built in the kernel"
 
 
-class ApplyError(Exception):
-    """A command failed part-way. ``applied`` lists the commands that succeeded before it."""
-
-    def __init__(self, msg, applied, failed, dpvs_errors, drained=None):
-        self.msg = msg
-        self.applied = applied
-        self.failed = failed
-        self.dpvs_errors = dpvs_errors
-        self.drained = drained or []
-        super(ApplyError, self).__init__(msg)
-
-
-class NotConvergedError(Exception):
-    """The read-back after a real run differs from the planned table."""
-
-    def __init__(self, msg, remaining, commands, batch_errors=None):
-        self.msg = msg
-        self.remaining = remaining
-        self.commands = commands
-        self.batch_errors = batch_errors or []
-        super(NotConvergedError, self).__init__(msg)
-
-
 class NeedLists(Exception):
     """The plan recreates a service whose black/white lists were not read: read them, replan."""
 
 
-class Action:
-    """One planned step. ``tool`` is ``ipvsadm``, ``dpip`` or ``wait`` (a drain wait);
-    ``argv`` has no binary; ``phase`` is one of PHASES; ``data`` carries drain targets."""
-
-    __slots__ = ("argv", "data", "description", "phase", "tool")
-
-    def __init__(self, tool, argv, description, phase, data=None):
-        self.tool = tool
-        self.argv = list(argv)
-        self.description = description
-        self.phase = phase
-        self.data = data
-
-    def __repr__(self):
-        return f"Action({self.tool!r}, {self.argv!r})"
-
-    def __eq__(self, other):
-        return isinstance(other, Action) and (self.tool, self.argv) == (other.tool, other.argv)
-
-    def __ne__(self, other):
-        return not self == other
-
-    __hash__ = None
-
-
-class Plan:
+class IpvsPlan(Plan):
     """The ordered actions, the table they lead to (``expected``) and the drain targets."""
 
     def __init__(self, actions, expected, drain_targets, flavor, purged=()):
-        self.actions = actions
-        self.expected = expected
+        super(IpvsPlan, self).__init__(actions, expected, purged)
         self.drain_targets = drain_targets
         self.flavor = flavor
-        self.purged = list(purged)  # labels of the live services the purge removes
-
-    def __bool__(self):
-        return bool(self.actions)
-
-    __nonzero__ = __bool__
 
     def ipvsadm_count(self):
-        return sum(1 for a in self.actions if a.tool == "ipvsadm")
+        return self.tool_count("ipvsadm")
 
 
 # ----------------------------------------------------------------------------- planning
@@ -204,7 +151,7 @@ class _Planner:
                 self.declared_devs.setdefault(laddr["ip"], laddr["dev"])
 
     def add(self, phase, argv, description, tool="ipvsadm", data=None):
-        self.phases[phase].append(Action(tool, argv, description, phase, data))
+        self.phases[phase].append(Action(argv, description, tool=tool, phase=phase, data=data))
 
     # --- helpers
 
@@ -457,7 +404,7 @@ class _Planner:
                     )
         actions = [action for name in PHASES for action in self.phases[name]]
         expected = sorted(self.expected.values(), key=M._sort_key)
-        return Plan(actions, expected, self.drain_targets, self.flavor, self.purged)
+        return IpvsPlan(actions, expected, self.drain_targets, self.flavor, self.purged)
 
 
 def plan(
@@ -855,155 +802,162 @@ def validate_params(params):
     return flavor, desired
 
 
-def run(
-    params, runner, get_bin, check_mode=False, want_diff=False, sleep=time.sleep, clock=time.monotonic, validated=None
-):
-    """The ipvsadm module, minus AnsibleModule: validate, read, plan, apply unless check mode,
-    read back and verify. ``get_bin(option, default)`` resolves a binary (``ipvsadm_path``,
-    ``dpip_path``); dpip is resolved only when needed (laddr devices, LIP re-assertion).
-    ``validated`` is ``validate_params(params)`` when the caller has it already (normalising
-    10,000 services costs about half a second)."""
-    flavor, desired = validated or validate_params(params)
-    binaries = {"ipvsadm": get_bin("ipvsadm_path", "ipvsadm")}
+class IpvsTable(core.Table):
+    """The IPVS table for the converge core. Construction validates what needs the live system
+    (the flavour probe, laddr devices against ``dpip link show``); ``read`` reads the table."""
 
-    def dpip():
-        if "dpip" not in binaries:
-            binaries["dpip"] = get_bin("dpip_path", "dpip")
-        return binaries["dpip"]
+    def __init__(self, params, runner, get_bin, validated=None, sleep=time.sleep, clock=time.monotonic):
+        self.params = params
+        self.runner = runner
+        self.get_bin = get_bin
+        self.sleep = sleep
+        self.clock = clock
+        self.flavor, self.desired = validated or validate_params(params)
+        self.binaries = {"ipvsadm": get_bin("ipvsadm_path", "ipvsadm")}
+        self.ln_text = None
+        if self.flavor == "auto":
+            self.flavor, self.ln_text = detect_flavor(runner, self.binaries["ipvsadm"])
+            self.desired = M.normalize(params.get("services"), self.flavor)
+        self.links = self._check_laddr_devices()
+        self.with_thresholds = any(s["state"] == "present" and s["real_servers"] is not None for s in self.desired)
+        self.with_lists = self.flavor == "dpvs" and any(
+            s["blocklist"] is not None or s["allowlist"] is not None for s in self.desired
+        )
+        self.addrs = None
+        self.parsed = self.units = self.services = None
+        self.drained = self.batch_errors = None
 
-    ln_text = None
-    if flavor == "auto":
-        flavor, ln_text = detect_flavor(runner, binaries["ipvsadm"])
-        desired = M.normalize(params.get("services"), flavor)
+    def dpip(self):
+        """dpip is resolved only when needed (laddr devices, LIP re-assertion)."""
+        if "dpip" not in self.binaries:
+            self.binaries["dpip"] = self.get_bin("dpip_path", "dpip")
+        return self.binaries["dpip"]
 
-    links = None
-    declared = [(svc, j, laddr) for svc in desired for j, laddr in enumerate(svc["laddrs"] or [])]
-    if declared:
-        links = parse_link_show(_read(runner, [dpip(), "link", "show"]))
+    def _check_laddr_devices(self):
+        declared = [(svc, j, laddr) for svc in self.desired for j, laddr in enumerate(svc["laddrs"] or [])]
+        if not declared:
+            return None
+        links = parse_link_show(_read(self.runner, [self.dpip(), "link", "show"]))
         known = sorted(link["name"] for link in links)
         for svc, j, laddr in declared:
             device(path_join(item_path(path_join(svc["path"], "laddrs"), j), "dev"), laddr["dev"], known=known)
+        return links
 
-    with_thresholds = any(s["state"] == "present" and s["real_servers"] is not None for s in desired)
-    with_lists = flavor == "dpvs" and any(s["blocklist"] is not None or s["allowlist"] is not None for s in desired)
-    parsed, live = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, with_lists, ln_text)
-
-    addr_cache = {}
-
-    def lip_dev(ip):
-        if "addrs" not in addr_cache:
-            addr_cache["addrs"] = parse_addr_show(_read(runner, [dpip(), "addr", "show"]))
-        for addr in addr_cache["addrs"]:
+    def lip_dev(self, ip):
+        if self.addrs is None:
+            self.addrs = parse_addr_show(_read(self.runner, [self.dpip(), "addr", "show"]))
+        for addr in self.addrs:
             if addr["address"] == ip:
                 return addr["dev"]
         return None
 
-    options = dict(
-        purge=bool(params.get("purge")),
-        drain=bool(params.get("drain")),
-        manage_laddr_addresses=params.get("manage_laddr_addresses", True) is not False,
-        lip_dev=lip_dev,
-        fallback_dev=links[0]["name"] if links else "dpdk0",
-    )
-    try:
-        the_plan = plan(desired, live, flavor, **options)
-    except NeedLists:
-        with_lists = True
-        parsed, live = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, True)
-        the_plan = plan(desired, live, flavor, **options)
+    def _read_live(self, with_lists, ln_text=None):
+        return read_live(self.runner, self.binaries["ipvsadm"], self.flavor, self.with_thresholds, with_lists, ln_text)
 
-    _purge_guard.check(
-        the_plan.purged,
-        sum(1 for svc in live if M.manageable(svc)),
-        sum(1 for svc in the_plan.expected if M.manageable(svc)),
-        _purge_guard.limits(params),
-        "services",
-        "services",
-        params.get("option_names"),
-    )
-    units = execution_units(the_plan, params.get("batch_threshold", 20))
-    if any(unit["kind"] == "cmd" and unit["action"].tool == "dpip" for unit in units):
-        dpip()
-    result = {
-        "changed": bool(the_plan),
-        "flavor": flavor,
-        "commands": planned_commands(units, binaries),
-        "drained": planned_drains(the_plan),
-        "services": parsed["services"],
-    }
-    if the_plan and check_mode:
-        result["services"] = to_parser_shape(the_plan.expected, parsed)
-    elif the_plan:
-        commands, drained, batch_errors = apply(
-            units,
-            runner,
-            binaries,
-            drain_timeout=params.get("drain_timeout", 30),
-            drain_poll=params.get("drain_poll", 1),
-            sleep=sleep,
-            clock=clock,
+    def read(self):
+        self.parsed, live = self._read_live(self.with_lists, self.ln_text)
+        return live
+
+    def plan(self, live):
+        options = dict(
+            purge=bool(self.params.get("purge")),
+            drain=bool(self.params.get("drain")),
+            manage_laddr_addresses=self.params.get("manage_laddr_addresses", True) is not False,
+            lip_dev=self.lip_dev,
+            fallback_dev=self.links[0]["name"] if self.links else "dpdk0",
         )
-        result["commands"] = commands
-        result["drained"] = drained
-        parsed_after, live_after = read_live(runner, binaries["ipvsadm"], flavor, with_thresholds, with_lists)
-        problems = verify(the_plan.expected, live_after)
-        if problems:
-            msg = "the IPVS table did not converge: " + "; ".join(problems[:5])
-            if len(problems) > 5:
-                msg += f" (and {len(problems) - 5} more)"
-            if batch_errors:
-                msg += "; ipvsadm -R reported: " + ", ".join(f"{e['text']}({e['code']})" for e in batch_errors)
-            raise NotConvergedError(msg, problems, commands, batch_errors)
-        result["services"] = parsed_after["services"]
-    if want_diff:
-        result["diff"] = {"before": M.render_table(live, flavor), "after": M.render_table(the_plan.expected, flavor)}
-    return result
+        try:
+            return plan(self.desired, live, self.flavor, **options)
+        except NeedLists:
+            # a recreated service's black/white lists were not read: read them, plan again (the
+            # live table is replaced in place, so the guard and the diff see the lists too)
+            self.with_lists = True
+            self.parsed, live[:] = self._read_live(True)
+            return plan(self.desired, live, self.flavor, **options)
+
+    def guard(self, live, plan):
+        _purge_guard.check(
+            plan.purged,
+            sum(1 for svc in live if M.manageable(svc)),
+            sum(1 for svc in plan.expected if M.manageable(svc)),
+            _purge_guard.limits(self.params),
+            "services",
+            "services",
+            self.params.get("option_names"),
+        )
+
+    def planned(self, plan):
+        self.units = execution_units(plan, self.params.get("batch_threshold", 20))
+        if any(unit["kind"] == "cmd" and unit["action"].tool == "dpip" for unit in self.units):
+            self.dpip()
+        self.drained = planned_drains(plan)
+        return planned_commands(self.units, self.binaries)
+
+    def apply(self, plan):
+        commands, self.drained, self.batch_errors = apply(
+            self.units,
+            self.runner,
+            self.binaries,
+            drain_timeout=self.params.get("drain_timeout", 30),
+            drain_poll=self.params.get("drain_poll", 1),
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+        return commands
+
+    def predict(self, live, plan):
+        self.services = to_parser_shape(plan.expected, self.parsed) if plan else self.parsed["services"]
+        return live
+
+    def read_back(self, plan):
+        parsed_after, live_after = self._read_live(self.with_lists)
+        self.services = parsed_after["services"]
+        return live_after
+
+    def verify(self, plan, after):
+        return verify(plan.expected, after)
+
+    def not_converged(self, problems, commands, after):
+        msg = "the IPVS table did not converge: " + "; ".join(problems[:5])
+        if len(problems) > 5:
+            msg += f" (and {len(problems) - 5} more)"
+        if self.batch_errors:
+            msg += "; ipvsadm -R reported: " + ", ".join(f"{e['text']}({e['code']})" for e in self.batch_errors)
+        return NotConvergedError(msg, problems, commands, batch_errors=self.batch_errors)
+
+    def report(self, after, plan):
+        return {"flavor": self.flavor, "drained": self.drained, "services": self.services}
+
+    def render(self, state):
+        return M.render_table(state, self.flavor)
+
+    def render_after(self, plan, after):
+        return M.render_table(plan.expected, self.flavor)
+
+
+def run(
+    params, runner, get_bin, check_mode=False, want_diff=False, sleep=time.sleep, clock=time.monotonic, validated=None
+):
+    """The ipvsadm module, minus AnsibleModule: the converge core over :class:`IpvsTable`.
+    ``get_bin(option, default)`` resolves a binary (``ipvsadm_path``, ``dpip_path``);
+    ``validated`` is ``validate_params(params)`` when the caller has it already (normalising
+    10,000 services costs about half a second)."""
+    table = IpvsTable(params, runner, get_bin, validated, sleep=sleep, clock=clock)
+    return core.converge(table, check_mode, want_diff)
 
 
 def run_module(module, sleep=time.sleep, clock=time.monotonic):
-    """Entry point of plugins/modules/ipvsadm.py: run() and report every error with its context."""
+    """Entry point of plugins/modules/ipvsadm.py: validate (before the binaries are looked up),
+    converge, and report every error through the converge edge."""
     params = module.params
-    names = params.get("option_names")
-    try:
-        validated = validate_params(params)  # before anything else, even before the binaries are looked up
-    except InputError as err:
-        module.fail_json(msg=message(err, names), commands=[])
 
     def get_bin(option, default):
         return module.get_bin_path(params.get(option) or default, required=True)
 
-    runner = Runner.for_module(module, ipc_file=params.get("ipc_file"))
-    try:
-        result = run(
+    def converge(validated):
+        runner = Runner.for_module(module, ipc_file=params.get("ipc_file"))
+        return run(
             params, runner, get_bin, module.check_mode, module._diff, sleep=sleep, clock=clock, validated=validated
         )
-    except InputError as err:  # flavour rules after the probe, laddr devices after dpip link show
-        module.fail_json(msg=message(err, names), commands=[])
-    except _purge_guard.PurgeRefused as err:
-        module.fail_json(msg=err.msg, commands=[], would_remove=err.would_remove)
-    except ApplyError as err:
-        failed = dict(err.failed)
-        module.fail_json(
-            msg=err.msg,
-            applied=err.applied,
-            commands=[*err.applied, {k: failed[k] for k in ("cmd", "rc", "stdin") if k in failed}],
-            cmd=failed["cmd"],
-            rc=failed["rc"],
-            stdout=failed.get("stdout", ""),
-            stderr=failed.get("stderr", ""),
-            dpvs_errors=err.dpvs_errors,
-            drained=err.drained,
-        )
-    except NotConvergedError as err:
-        module.fail_json(
-            msg=err.msg,
-            not_converged=err.remaining,
-            commands=err.commands,
-            applied=err.commands,
-            dpvs_errors=err.batch_errors,
-        )
-    except CommandError as err:  # a read failed; DaemonDownError's msg starts "DPVS daemon is not reachable"
-        module.fail_json(msg=err.msg, commands=[], dpvs_errors=err.dpvs_errors, **err.to_result())
-    except (ParseError, DpipParseError) as err:
-        module.fail_json(msg=f"unexpected output: {err}", commands=[])
-    module.exit_json(**result)
+
+    edge.run_module(module, validate_params, converge, parsers=((ParseError, ""), (DpipParseError, "")))

@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The converge core every state module uses (docs/internals.md, "The converge core").
+
+What it owns, and its public surface:
+
+- ``plan``: :class:`~plan.Action` (one planned command) and :class:`~plan.Plan` (the ordered
+  actions, a list, plus what the planner knows of the state they lead to);
+- ``errors``: the error family a run can end in (:class:`~errors.ApplyError` part-way with what
+  was applied, :class:`~errors.NotConvergedError` with what differs) and :func:`~errors.report`,
+  the one place that turns any of the family (bad input, refused purge, failed read, daemon down,
+  unexpected output included) into the fields of ``fail_json``;
+- ``core``: :class:`~core.Table` (what a module states: read, plan, apply, verify) and
+  :func:`~core.converge` (read, plan, guard, apply unless check mode, read back, verify, diff);
+- ``edge``: :func:`~edge.run_module`, validate before anything else, converge, and exit or fail.
+
+A state module states only how to read, plan and apply its table; nothing here knows dpip,
+ipvsadm or sysfs.
+"""

@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one edge between a state module and Ansible: validate before anything else, run, and
+turn every error of the family (``errors``) into ``fail_json``."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import FAMILY, report
+
+
+def run_module(module, validate, run, parsers=()):
+    """``validate(params)`` runs first (even before a binary is looked up); then
+    ``run(validated)`` returns the result. Any error of the family ends in ``fail_json``
+    with the fields ``errors.report`` gives; anything else is a bug and propagates."""
+    names = module.params.get("option_names")
+    try:
+        validated = validate(module.params)
+        result = run(validated)
+    except FAMILY + tuple(pair[0] for pair in parsers) as err:
+        module.fail_json(**report(err, names, parsers))
+    module.exit_json(**result)
