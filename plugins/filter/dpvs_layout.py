@@ -92,27 +92,10 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_layout import l
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
 
 
-def dpvs_layout(
-    nics,
-    host,
-    workers="auto",
-    workers_per_node=None,
-    master_cpu=None,
-    reserved_cpus=None,
-    icmp_redirect_worker=None,
-    eal_extra_args=None,
-):
+def dpvs_layout(nics, host, *args, **kwargs):
+    """The layout of module_utils._dpvs_layout (same arguments), with filter errors."""
     try:
-        return layout(
-            nics,
-            host,
-            workers=workers,
-            workers_per_node=workers_per_node,
-            master_cpu=master_cpu,
-            reserved_cpus=reserved_cpus,
-            icmp_redirect_worker=icmp_redirect_worker,
-            eal_extra_args=eal_extra_args,
-        )
+        return layout(nics, host, *args, **kwargs)
     except InputError as err:
         raise AnsibleFilterError(f"dpvs_layout: {err}") from None
 

@@ -426,36 +426,7 @@ def parse(text):
         except ValueError as exc:
             problems.append(f"line {lineno}: {exc}")
             continue
-        marker = None
-        current = None
-        for kind, value in tokens:
-            if kind == "marker":
-                if value in (INIT, NORMAL) and current is None:
-                    marker = value
-                continue
-            if kind == "brace" and value == "{":
-                if current is None or current.children is not None:
-                    problems.append(f"line {lineno}: '{{' without a keyword before it")
-                    continue
-                current.children = []
-                stack.append(current.children)
-                owners.append(current)
-                current = None
-                continue
-            if kind == "brace":
-                if len(stack) == 1:
-                    problems.append(f"line {lineno}: '}}' without an open block")
-                else:
-                    stack.pop()
-                    owners.pop()
-                current = None
-                continue
-            if current is None:
-                current = Node(value, [], marker, lineno)
-                marker = None
-                stack[-1].append(current)
-            else:
-                current.args.append(value)
+        _parse_line(tokens, lineno, stack, owners, problems)
     for owner in owners:
         problems.append(f"line {owner.line}: block '{owner.label()}' is never closed")
     if problems:
@@ -463,20 +434,71 @@ def parse(text):
     return root
 
 
+def _parse_line(tokens, lineno, stack, owners, problems):
+    """Add the statements of one line to the open block ``stack[-1]``; ``{``/``}`` open and
+    close blocks (``owners``: the nodes of the open blocks)."""
+    marker = None
+    current = None
+    for kind, value in tokens:
+        if kind == "marker":
+            if value in (INIT, NORMAL) and current is None:
+                marker = value
+        elif kind == "brace" and value == "{":
+            if current is None or current.children is not None:
+                problems.append(f"line {lineno}: '{{' without a keyword before it")
+                continue
+            current.children = []
+            stack.append(current.children)
+            owners.append(current)
+            current = None
+        elif kind == "brace":
+            if len(stack) == 1:
+                problems.append(f"line {lineno}: '}}' without an open block")
+            else:
+                stack.pop()
+                owners.pop()
+            current = None
+        elif current is None:
+            current = Node(value, [], marker, lineno)
+            marker = None
+            stack[-1].append(current)
+        else:
+            current.args.append(value)
+
+
 # --------------------------------------------------------------------------------------------
 # Validator
 # --------------------------------------------------------------------------------------------
 
 
+def _int_problem(value, entry):
+    if not value.isdigit() or not entry["min"] <= int(value) <= entry["max"]:
+        return f"{value!r} is not a number {entry['min']}..{entry['max']}"
+    return None
+
+
+def _onoff_problem(value, entry):
+    return None if value in ("on", "off") else f"{value!r} must be on or off"
+
+
+def _enum_problem(value, entry):
+    return None if value in entry["choices"] else f"{value!r} must be one of {', '.join(entry['choices'])}"
+
+
+def _str_problem(value, entry):
+    return "empty value" if value == "" else None
+
+
+# the check of a one-value keyword by schema type: the problem with ``value``, or None
+VALUE_PROBLEMS = {"int": _int_problem, "onoff": _onoff_problem, "enum": _enum_problem, "str": _str_problem}
+
+
 def _check_value(node, entry, where, problems):
+    """Problems of one statement's arguments (and block) against its schema entry."""
     vtype = entry["type"]
     args = node.args
     if vtype in ("block", "named"):
-        want = 1 if vtype == "named" else 0
-        if len(args) != want:
-            problems.append(f"{where}: expects {'a name' if want else 'no argument'} (got {args})")
-        if node.children is None:
-            problems.append(f"{where}: expects a {{ block }}")
+        _check_block(node, vtype, where, problems)
         return
     if node.children is not None:
         problems.append(f"{where}: is not a block")
@@ -487,25 +509,25 @@ def _check_value(node, entry, where, problems):
     if vtype == "ints":
         if not args:
             problems.append(f"{where}: needs at least one number")
-        for arg in args:
-            if not arg.isdigit() or not entry["min"] <= int(arg) <= entry["max"]:
-                problems.append(f"{where}: {arg!r} is not a number {entry['min']}..{entry['max']}")
+        found = (_int_problem(arg, entry) for arg in args)
+        problems.extend(f"{where}: {problem}" for problem in found if problem)
         return
     if len(args) != 1:
         problems.append(f"{where}: expects one value (got {len(args)}: {' '.join(args)})")
         return
-    value = args[0]
-    if vtype == "int":
-        if not value.isdigit() or not entry["min"] <= int(value) <= entry["max"]:
-            problems.append(f"{where}: {value!r} is not a number {entry['min']}..{entry['max']}")
-    elif vtype == "onoff":
-        if value not in ("on", "off"):
-            problems.append(f"{where}: {value!r} must be on or off")
-    elif vtype == "enum":
-        if value not in entry["choices"]:
-            problems.append(f"{where}: {value!r} must be one of {', '.join(entry['choices'])}")
-    elif vtype == "str" and value == "":
-        problems.append(f"{where}: empty value")
+    check = VALUE_PROBLEMS.get(vtype)
+    problem = check(args[0], entry) if check else None
+    if problem:
+        problems.append(f"{where}: {problem}")
+
+
+def _check_block(node, vtype, where, problems):
+    """A block takes no argument (a named one: its name) and must have a ``{ body }``."""
+    want = 1 if vtype == "named" else 0
+    if len(node.args) != want:
+        problems.append(f"{where}: expects {'a name' if want else 'no argument'} (got {node.args})")
+    if node.children is None:
+        problems.append(f"{where}: expects a {{ block }}")
 
 
 def _walk(nodes, children, path, in_init, strict, version, problems):
@@ -579,7 +601,16 @@ def _semantics(tree, problems):
     names = [node.args[0] for node in devices + bonds if node.args]
     if not devices and not bonds:
         problems.append("netif_defs: no device: DPVS needs at least one port")
-    workers = find(tree, "worker_defs", "worker")
+    assigned, slaves = _check_workers(find(tree, "worker_defs", "worker"), names, problems)
+    for device in devices:
+        _check_device_queues(device, assigned, problems)
+    _check_flow(tree, slaves, problems)
+    _check_rounding(tree, problems)
+
+
+def _check_workers(workers, names, problems):
+    """Check the workers; return the queues they poll, ``{device: {"rx": [(queue id, worker
+    label)], "tx": [...]}}``, and the number of slaves."""
     masters = [w for w in workers if value_of(w.children or [], "type") == "master"]
     if len(masters) != 1:
         problems.append(
@@ -592,68 +623,85 @@ def _semantics(tree, problems):
     assigned = {name: {"rx": [], "tx": []} for name in names}
     slaves = 0
     for worker in workers:
-        body = worker.children or []
-        wtype = value_of(body, "type")
-        cpu = value_of(body, "cpu_id")
         label = worker.label()
-        if wtype is None:
-            problems.append(f"worker_defs/{label}: no 'type'")
-        if cpu is None:
-            problems.append(f"worker_defs/{label}: no 'cpu_id'")
-        elif cpu in cpu_ids:
-            problems.append(f"worker_defs/{label}: cpu_id {cpu} is also used by {cpu_ids[cpu]}")
-        else:
-            cpu_ids[cpu] = label
-            if worker.args and worker.args[0] != f"cpu{cpu}":
-                problems.append(f"worker_defs/{label}: named {worker.args[0]} but cpu_id is {cpu} (name it cpu{cpu})")
-        if value_of(body, "icmp_redirect_core"):
-            redirect_cores.append(label)
-            if wtype != "slave":
-                problems.append(f"worker_defs/{label}: icmp_redirect_core belongs on a slave worker")
-        ports = [node for node in body if node.keyword == "port"]
+        wtype = _check_worker(worker, cpu_ids, redirect_cores, problems)
+        ports = [node for node in worker.children or [] if node.keyword == "port"]
         if wtype == "master" and ports:
             problems.append(f"worker_defs/{label}: the master worker polls no port (remove its port blocks)")
         if wtype == "slave":
             slaves += 1
             if not ports:
                 problems.append(f"worker_defs/{label}: a slave worker without any port")
-        for port in ports:
-            pname = port.args[0] if port.args else "?"
-            if pname not in assigned:
-                problems.append(
-                    f"worker_defs/{label}/port {pname}: no such device in netif_defs "
-                    f"(devices: {', '.join(names) or 'none'})"
-                )
-                continue
-            for way in ("rx", "tx"):
-                ids = find(port.children or [], f"{way}_queue_ids")
-                for node in ids:
-                    assigned[pname][way].extend((_int_or(arg, -1), label) for arg in node.args)
+        _assign_queues(label, ports, assigned, names, problems)
     if len(redirect_cores) > 1:
         problems.append(f"worker_defs: icmp_redirect_core on more than one worker ({', '.join(redirect_cores)})")
-    for device in devices:
-        name = device.args[0] if device.args else "?"
-        body = device.children or []
+    return assigned, slaves
+
+
+def _check_worker(worker, cpu_ids, redirect_cores, problems):
+    """Check one worker's type, cpu_id (unique, matching its name) and icmp_redirect_core;
+    return its type."""
+    body = worker.children or []
+    wtype = value_of(body, "type")
+    cpu = value_of(body, "cpu_id")
+    label = worker.label()
+    if wtype is None:
+        problems.append(f"worker_defs/{label}: no 'type'")
+    if cpu is None:
+        problems.append(f"worker_defs/{label}: no 'cpu_id'")
+    elif cpu in cpu_ids:
+        problems.append(f"worker_defs/{label}: cpu_id {cpu} is also used by {cpu_ids[cpu]}")
+    else:
+        cpu_ids[cpu] = label
+        if worker.args and worker.args[0] != f"cpu{cpu}":
+            problems.append(f"worker_defs/{label}: named {worker.args[0]} but cpu_id is {cpu} (name it cpu{cpu})")
+    if value_of(body, "icmp_redirect_core"):
+        redirect_cores.append(label)
+        if wtype != "slave":
+            problems.append(f"worker_defs/{label}: icmp_redirect_core belongs on a slave worker")
+    return wtype
+
+
+def _assign_queues(label, ports, assigned, names, problems):
+    """Record the rx/tx queue ids of worker ``label``'s port blocks in ``assigned``."""
+    for port in ports:
+        pname = port.args[0] if port.args else "?"
+        if pname not in assigned:
+            problems.append(
+                f"worker_defs/{label}/port {pname}: no such device in netif_defs "
+                f"(devices: {', '.join(names) or 'none'})"
+            )
+            continue
         for way in ("rx", "tx"):
-            number = _int_or(value_of(body, way, "queue_number"), None)
-            if number is None:
-                problems.append(f"netif_defs/device {name}: no {way} queue_number")
-                continue
-            ids = assigned.get(name, {}).get(way, [])
-            owners = {}
-            for qid, owner in ids:
-                if qid in owners:
-                    problems.append(
-                        f"device {name}: {way} queue {qid} is given to {owners[qid]} and to {owner} "
-                        "(one queue, one worker)"
-                    )
-                owners.setdefault(qid, owner)
-            if sorted(owners) != list(range(number)):
+            for node in find(port.children or [], f"{way}_queue_ids"):
+                assigned[pname][way].extend((_int_or(arg, -1), label) for arg in node.args)
+
+
+def _check_device_queues(device, assigned, problems):
+    """Each queue of the device polled by exactly one worker, ids 0..queue_number-1."""
+    name = device.args[0] if device.args else "?"
+    body = device.children or []
+    for way in ("rx", "tx"):
+        number = _int_or(value_of(body, way, "queue_number"), None)
+        if number is None:
+            problems.append(f"netif_defs/device {name}: no {way} queue_number")
+            continue
+        owners = {}
+        for qid, owner in assigned.get(name, {}).get(way, []):
+            if qid in owners:
                 problems.append(
-                    "device {}: {} queue ids of the workers are {} but queue_number is {}: the ids must start "
-                    "at 0 and be contiguous, one per queue".format(name, way, sorted(owners) or "none", number)
+                    f"device {name}: {way} queue {qid} is given to {owners[qid]} and to {owner} (one queue, one worker)"
                 )
-    # sa_pool without rte_flow: one worker, or redirect on (the transcripts README section 4)
+            owners.setdefault(qid, owner)
+        if sorted(owners) != list(range(number)):
+            problems.append(
+                "device {}: {} queue ids of the workers are {} but queue_number is {}: the ids must start "
+                "at 0 and be contiguous, one per queue".format(name, way, sorted(owners) or "none", number)
+            )
+
+
+def _check_flow(tree, slaves, problems):
+    """sa_pool without rte_flow: one worker, or redirect on (the transcripts README section 4)."""
     flow = value_of(tree, "sa_pool", "flow_enable", default="on")
     redirect = value_of(tree, "ipvs_defs", "conn", "redirect", default="off")
     if flow == "off" and slaves > 1 and redirect != "on":
@@ -661,7 +709,10 @@ def _semantics(tree, problems):
             f"sa_pool flow_enable off with {slaves} slave workers needs ipvs_defs/conn/redirect on: without flow "
             "rules a FullNAT reply reaches a worker that does not own the connection"
         )
-    # DPVS rounds these at start; a generator should emit what DPVS will use
+
+
+def _check_rounding(tree, problems):
+    """Sizes DPVS rounds at start: a generator should emit what DPVS will use."""
     pktpool = _int_or(value_of(tree, "netif_defs", "pktpool_size"), None)
     if pktpool is not None and (pktpool + 1) & pktpool:
         problems.append(f"netif_defs/pktpool_size: {pktpool} is not 2^n-1 (DPVS rounds it; use e.g. 65535)")

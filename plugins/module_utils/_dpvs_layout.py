@@ -149,110 +149,144 @@ def _node_cpus(host):
 
 
 def _normalize_nics(nics, host, node_cpus):
+    """The inventory's NICs checked and completed (defaults, NUMA node, driver), in port order."""
     if not isinstance(nics, (list, tuple)) or not nics:
         raise InputError("dpvs_nics", nics, "declare at least one NIC (pci or vdev)")
     pci_facts = host.get("pci_devices") or {}
-    single_node = len(node_cpus) == 1
     out = []
     warnings = []
     seen = {}
     for index, raw in enumerate(nics):
-        path = f"dpvs_nics[{index}]"
-        if not isinstance(raw, dict):
-            raise InputError(path, raw, "must be a dictionary")
-        unknown = sorted(set(raw) - set(NIC_KEYS))
-        if unknown:
-            raise InputError(
-                f"{path}.{unknown[0]}", raw[unknown[0]], "unknown key (known: {})".format(", ".join(NIC_KEYS))
-            )
-        has_pci, has_vdev = raw.get("pci") is not None, raw.get("vdev") is not None
-        if has_pci == has_vdev:
-            raise InputError(path, raw, "give exactly one of pci (a PCI NIC) or vdev (a DPDK virtual device)")
-        nic = dict(NIC_DEFAULTS)
-        nic.update({key: value for key, value in raw.items() if value is not None})
-        nic["index"] = index
-        if has_pci:
-            nic["pci"] = normalize_pci(f"{path}.pci", raw["pci"])
-            nic["vdev"] = None
-            key = nic["pci"]
-        else:
-            vdev = str(raw["vdev"]).strip()
-            if not VDEV_RE.match(vdev) or UNIT_UNSAFE & set(vdev):
-                raise InputError(f"{path}.vdev", raw["vdev"], "not a DPDK vdev (e.g. net_af_packet0,iface=eth1)")
-            nic["vdev"] = vdev
-            nic["pci"] = None
-            key = vdev.split(",", 1)[0]
-        if key in seen:
-            raise InputError(
-                f"{path}.{'pci' if has_pci else 'vdev'}",
-                raw.get("pci") or raw.get("vdev"),
-                f"also dpvs_nics[{seen[key]}]",
-            )
-        seen[key] = index
-        facts = pci_facts.get(nic["pci"], {}) if nic["pci"] else {}
-        # NUMA node: the inventory's numa_node wins (the explicit override), else sysfs
-        if raw.get("numa_node") is not None:
-            node = _int(f"{path}.numa_node", raw["numa_node"], 0, 1023)
-        elif nic["pci"] and facts.get("numa_node") is not None:
-            node = int(facts["numa_node"])
-            if node < 0:
-                if not single_node:
-                    raise InputError(
-                        f"{path}.numa_node",
-                        node,
-                        f"sysfs reports NUMA node -1 for {nic['pci']} on a {len(node_cpus)}-node host: set numa_node "
-                        "in the inventory (the node of the socket the slot is wired to)",
-                    )
-                node = min(node_cpus)
-                warnings.append(f"{path}: {nic['pci']} reports NUMA node -1; one-node host, using node {node}")
-        elif single_node:
-            node = min(node_cpus)
-        else:
-            raise InputError(
-                f"{path}.numa_node", None, f"unknown on a {len(node_cpus)}-node host (not in the host facts): set it"
-            )
-        if node not in node_cpus:
-            raise InputError(f"{path}.numa_node", node, f"no such NUMA node on this host (nodes: {sorted(node_cpus)})")
-        nic["numa_node"] = node
-        nic["driver"] = raw.get("driver") or facts.get("kernel_driver") or None
-        for way in ("rx", "tx"):
-            limit = raw.get(f"max_{way}_queues")
-            nic[f"max_{way}_queues"] = None if limit is None else _int(f"{path}.max_{way}_queues", limit, 1, 65535)
-            nic[f"{way}_descriptors"] = _int(f"{path}.{way}_descriptors", nic[f"{way}_descriptors"], 16, 8192)
-        if nic["rss"] not in RSS_TYPES:
-            raise InputError(f"{path}.rss", nic["rss"], "must be one of " + ", ".join(RSS_TYPES))
-        if nic["mtu"] is not None:
-            nic["mtu"] = _int(f"{path}.mtu", nic["mtu"], 68, 9000)
-        for flag in ("promisc", "allmulticast", "mbuf_fast_free"):
-            nic[flag] = _bool(f"{path}.{flag}", nic[flag])
-        if raw.get("rte_flow") is not None:
-            nic["rte_flow"] = _bool(f"{path}.rte_flow", raw["rte_flow"])
-        elif nic["vdev"]:
-            nic["rte_flow"] = False
-        else:
-            nic["rte_flow"] = RTE_FLOW_DRIVERS.get(nic["driver"] or "", False)
-            if nic["driver"] not in RTE_FLOW_DRIVERS:
-                warnings.append(
-                    f"{path}: driver {nic['driver'] or 'unknown'} not in the rte_flow table: assuming no rte_flow "
-                    "(sa_pool flow off, redirect on); set rte_flow: true if the NIC supports DPVS's flow rules"
+        out.append(_normalize_nic(index, raw, pci_facts, node_cpus, seen, warnings))
+    _number_ports(out)
+    return out, warnings
+
+
+def _normalize_nic(index, raw, pci_facts, node_cpus, seen, warnings):
+    """One entry of dpvs_nics, checked and completed; ``seen`` maps device keys to indexes."""
+    path = f"dpvs_nics[{index}]"
+    has_pci = _check_nic_keys(path, raw)
+    nic = dict(NIC_DEFAULTS)
+    nic.update({key: value for key, value in raw.items() if value is not None})
+    nic["index"] = index
+    key = _nic_device(path, raw, nic, has_pci)
+    if key in seen:
+        raise InputError(
+            f"{path}.{'pci' if has_pci else 'vdev'}",
+            raw.get("pci") or raw.get("vdev"),
+            f"also dpvs_nics[{seen[key]}]",
+        )
+    seen[key] = index
+    facts = pci_facts.get(nic["pci"], {}) if nic["pci"] else {}
+    nic["numa_node"] = _nic_numa_node(path, raw, nic, facts, node_cpus, warnings)
+    nic["driver"] = raw.get("driver") or facts.get("kernel_driver") or None
+    _nic_settings(path, raw, nic)
+    nic["rte_flow"] = _nic_rte_flow(path, raw, nic, warnings)
+    return nic
+
+
+def _check_nic_keys(path, raw):
+    """Refuse an entry that is not a dict, has unknown keys or not exactly one of pci/vdev;
+    True for a PCI NIC."""
+    if not isinstance(raw, dict):
+        raise InputError(path, raw, "must be a dictionary")
+    unknown = sorted(set(raw) - set(NIC_KEYS))
+    if unknown:
+        raise InputError(f"{path}.{unknown[0]}", raw[unknown[0]], "unknown key (known: {})".format(", ".join(NIC_KEYS)))
+    has_pci, has_vdev = raw.get("pci") is not None, raw.get("vdev") is not None
+    if has_pci == has_vdev:
+        raise InputError(path, raw, "give exactly one of pci (a PCI NIC) or vdev (a DPDK virtual device)")
+    return has_pci
+
+
+def _nic_device(path, raw, nic, has_pci):
+    """Set ``pci``/``vdev`` of ``nic`` (normalised); return the key that must be unique."""
+    if has_pci:
+        nic["pci"] = normalize_pci(f"{path}.pci", raw["pci"])
+        nic["vdev"] = None
+        return nic["pci"]
+    vdev = str(raw["vdev"]).strip()
+    if not VDEV_RE.match(vdev) or UNIT_UNSAFE & set(vdev):
+        raise InputError(f"{path}.vdev", raw["vdev"], "not a DPDK vdev (e.g. net_af_packet0,iface=eth1)")
+    nic["vdev"] = vdev
+    nic["pci"] = None
+    return vdev.split(",", 1)[0]
+
+
+def _nic_numa_node(path, raw, nic, facts, node_cpus, warnings):
+    """The NIC's NUMA node: the inventory's numa_node wins (the explicit override), else sysfs."""
+    single_node = len(node_cpus) == 1
+    if raw.get("numa_node") is not None:
+        node = _int(f"{path}.numa_node", raw["numa_node"], 0, 1023)
+    elif nic["pci"] and facts.get("numa_node") is not None:
+        node = int(facts["numa_node"])
+        if node < 0:
+            if not single_node:
+                raise InputError(
+                    f"{path}.numa_node",
+                    node,
+                    f"sysfs reports NUMA node -1 for {nic['pci']} on a {len(node_cpus)}-node host: set numa_node "
+                    "in the inventory (the node of the socket the slot is wired to)",
                 )
-        out.append(nic)
-    kinds = {nic["vdev"] is None for nic in out}
+            node = min(node_cpus)
+            warnings.append(f"{path}: {nic['pci']} reports NUMA node -1; one-node host, using node {node}")
+    elif single_node:
+        node = min(node_cpus)
+    else:
+        raise InputError(
+            f"{path}.numa_node", None, f"unknown on a {len(node_cpus)}-node host (not in the host facts): set it"
+        )
+    if node not in node_cpus:
+        raise InputError(f"{path}.numa_node", node, f"no such NUMA node on this host (nodes: {sorted(node_cpus)})")
+    return node
+
+
+def _nic_settings(path, raw, nic):
+    """Check and normalise the queue limits, descriptors, rss, mtu and on/off flags of ``nic``."""
+    for way in ("rx", "tx"):
+        limit = raw.get(f"max_{way}_queues")
+        nic[f"max_{way}_queues"] = None if limit is None else _int(f"{path}.max_{way}_queues", limit, 1, 65535)
+        nic[f"{way}_descriptors"] = _int(f"{path}.{way}_descriptors", nic[f"{way}_descriptors"], 16, 8192)
+    if nic["rss"] not in RSS_TYPES:
+        raise InputError(f"{path}.rss", nic["rss"], "must be one of " + ", ".join(RSS_TYPES))
+    if nic["mtu"] is not None:
+        nic["mtu"] = _int(f"{path}.mtu", nic["mtu"], 68, 9000)
+    for flag in ("promisc", "allmulticast", "mbuf_fast_free"):
+        nic[flag] = _bool(f"{path}.{flag}", nic[flag])
+
+
+def _nic_rte_flow(path, raw, nic, warnings):
+    """Whether DPVS's flow rules work on the NIC: the inventory's rte_flow, else by driver."""
+    if raw.get("rte_flow") is not None:
+        return _bool(f"{path}.rte_flow", raw["rte_flow"])
+    if nic["vdev"]:
+        return False
+    if nic["driver"] not in RTE_FLOW_DRIVERS:
+        warnings.append(
+            f"{path}: driver {nic['driver'] or 'unknown'} not in the rte_flow table: assuming no rte_flow "
+            "(sa_pool flow off, redirect on); set rte_flow: true if the NIC supports DPVS's flow rules"
+        )
+    return RTE_FLOW_DRIVERS.get(nic["driver"] or "", False)
+
+
+def _number_ports(nics):
+    """Sort PCI NICs by address (vdevs keep their order) and name them dpdk0.. (port ids)."""
+    kinds = {nic["vdev"] is None for nic in nics}
     if len(kinds) > 1:
         raise InputError(
             "dpvs_nics",
-            [nic.get("pci") or nic.get("vdev") for nic in out],
+            [nic.get("pci") or nic.get("vdev") for nic in nics],
             "mixes PCI NICs and vdevs: their relative port order depends on DPDK's bus probe order; use one kind",
         )
-    if out[0]["vdev"] is None:
-        out.sort(key=lambda nic: pci_sort_key(nic["pci"]))
-    for position, nic in enumerate(out):
+    if nics[0]["vdev"] is None:
+        nics.sort(key=lambda nic: pci_sort_key(nic["pci"]))
+    for position, nic in enumerate(nics):
         expected = f"dpdk{position}"
         name = nic.get("name")
         if name is not None and name != expected:
             why = (
                 "DPDK numbers PCI ports in PCI address order ({}), and the N-th device of dpvs.conf "
-                "names port N".format(" < ".join(n["pci"] for n in out))
+                "names port N".format(" < ".join(n["pci"] for n in nics))
                 if nic["vdev"] is None
                 else "vdev ports are numbered in inventory order"
             )
@@ -261,7 +295,6 @@ def _normalize_nics(nics, host, node_cpus):
             )
         nic["name"] = expected
         nic["port_id"] = position
-    return out, warnings
 
 
 def _usable(cpus, isolated, exclude):
@@ -302,36 +335,57 @@ def layout(
         raise InputError("dpvs_host_facts", host, "must be host facts in the shape of the dpvs_host_view filter")
     node_cpus = _node_cpus(host)
     isolated = {int(cpu) for cpu in host.get("isolated_cpus") or []}
-    reserved = set()
-    for i, cpu in enumerate(reserved_cpus or []):
-        reserved.add(_int(f"dpvs_reserved_cpus[{i}]", cpu, 0, 65535))
+    reserved = {_int(f"dpvs_reserved_cpus[{i}]", cpu, 0, 65535) for i, cpu in enumerate(reserved_cpus or [])}
     ports, warnings = _normalize_nics(nics, host, node_cpus)
     cpu_node = {cpu: node for node, cpus in node_cpus.items() for cpu in cpus}
+    master = _master(master_cpu, ports[0]["numa_node"], node_cpus, cpu_node, reserved, isolated)
+    usable = {node: _usable(node_cpus[node], isolated, reserved | {master}) for node in node_cpus}
+    per_node, total = _worker_counts(workers, workers_per_node, ports, node_cpus, usable)
 
-    # the master: housekeeping core on port 0's node
+    slaves = _slave_cores(per_node, usable, master, reserved, workers_per_node or workers, bool(workers_per_node))
+    lcores = _lcores(master, cpu_node[master], slaves, icmp_redirect_worker, ports, isolated, warnings)
+    warnings.extend(_cross_numa_warnings(lcores[1:], ports))
+    for port in ports:
+        port["rx_queues"] = port["tx_queues"] = total
+    lcores_arg = ",".join("{}@{}".format(lcore["cpu_id"], lcore["core"]) for lcore in lcores)
+    return {
+        "ports": ports,
+        "lcores": lcores,
+        "master": lcores[0],
+        "workers": lcores[1:],
+        "worker_count": total,
+        "workers_per_node": {node: per_node.get(node, 0) for node in sorted(node_cpus)},
+        "numa_nodes": sorted(node_cpus),
+        "max_socket": max(node_cpus) + 1,
+        "lcores_arg": lcores_arg,
+        "allow_list": [port["pci"] for port in ports if port["pci"]],
+        "eal_args": _eal_args(lcores_arg, ports, eal_extra_args),
+        "rte_flow": all(port["rte_flow"] for port in ports),
+        "warnings": warnings,
+    }
+
+
+def _master(master_cpu, home, node_cpus, cpu_node, reserved, isolated):
+    """The master's core: ``master_cpu``, else a housekeeping core on port 0's node ``home``."""
     if master_cpu is not None:
         master = _int("dpvs_master_cpu", master_cpu, 0, 65535)
         if master not in cpu_node:
             raise InputError("dpvs_master_cpu", master_cpu, f"no such cpu on this host (cpus: {_ranges(cpu_node)})")
         if master in reserved:
             raise InputError("dpvs_master_cpu", master_cpu, "is in dpvs_reserved_cpus")
-    else:
-        home = ports[0]["numa_node"]
-        candidates = [cpu for cpu in node_cpus[home] if cpu not in reserved]
-        if not candidates:
-            raise InputError(
-                "dpvs_reserved_cpus", sorted(reserved), f"leaves no cpu on NUMA node {home} for the master"
-            )
-        housekeeping = [cpu for cpu in candidates if cpu not in isolated]
-        master = (housekeeping or candidates)[0]
-    exclude = reserved | {master}
+        return master
+    candidates = [cpu for cpu in node_cpus[home] if cpu not in reserved]
+    if not candidates:
+        raise InputError("dpvs_reserved_cpus", sorted(reserved), f"leaves no cpu on NUMA node {home} for the master")
+    housekeeping = [cpu for cpu in candidates if cpu not in isolated]
+    return (housekeeping or candidates)[0]
 
+
+def _worker_counts(workers, workers_per_node, ports, node_cpus, usable):
+    """``({node: workers}, total)``, checked against DPVS's and the NICs' queue limits."""
     nic_nodes = {}
     for port in ports:
         nic_nodes[port["numa_node"]] = nic_nodes.get(port["numa_node"], 0) + 1
-    usable = {node: _usable(node_cpus[node], isolated, exclude) for node in node_cpus}
-
-    # how many workers
     queue_limits = [
         (port[f"max_{way}_queues"], f"dpvs_nics[{port['index']}].max_{way}_queues", port["name"])
         for port in ports
@@ -339,31 +393,9 @@ def layout(
         if port[f"max_{way}_queues"] is not None
     ]
     if workers_per_node:
-        if not isinstance(workers_per_node, dict):
-            raise InputError("dpvs_workers_per_node", workers_per_node, "must be a mapping NUMA node -> worker count")
-        per_node = {}
-        for key, count in workers_per_node.items():
-            node = _int("dpvs_workers_per_node", key, 0, 1023)
-            if node not in node_cpus:
-                raise InputError(f"dpvs_workers_per_node[{key!r}]", count, f"no NUMA node {node} on this host")
-            per_node[node] = _int(f"dpvs_workers_per_node[{key!r}]", count, 0, MAX_QUEUES)
-        total = sum(per_node.values())
-        if workers not in (None, "auto") and _int("dpvs_workers", workers, 1, MAX_QUEUES) != total:
-            raise InputError("dpvs_workers", workers, f"differs from the sum of dpvs_workers_per_node ({total})")
-        if total < 1:
-            raise InputError("dpvs_workers_per_node", workers_per_node, "places no worker")
+        per_node, total = _workers_from_mapping(workers, workers_per_node, node_cpus)
     else:
-        if workers in (None, "auto"):
-            total = min(
-                [AUTO_WORKERS_CAP, MAX_QUEUES, sum(len(usable[node]) for node in nic_nodes)]
-                + [entry[0] for entry in queue_limits]
-            )
-            if total < 1:
-                raise InputError(
-                    "dpvs_workers", workers, f"no core left for a worker on the NICs' NUMA nodes {sorted(nic_nodes)}"
-                )
-        else:
-            total = _int("dpvs_workers", workers, 1, 10**6)
+        total = _worker_total(workers, nic_nodes, usable, queue_limits)
         per_node = _split(total, nic_nodes)
     if total > MAX_QUEUES:
         raise InputError(
@@ -379,25 +411,65 @@ def layout(
                 f"{name} needs {total} queues (one per worker, every worker serves every port) but has {limit}: "
                 f"lower dpvs_workers to {limit} or less",
             )
+    return per_node, total
 
-    # cores
+
+def _workers_from_mapping(workers, workers_per_node, node_cpus):
+    """``({node: workers}, total)`` from dpvs_workers_per_node (dpvs_workers must agree)."""
+    if not isinstance(workers_per_node, dict):
+        raise InputError("dpvs_workers_per_node", workers_per_node, "must be a mapping NUMA node -> worker count")
+    per_node = {}
+    for key, count in workers_per_node.items():
+        node = _int("dpvs_workers_per_node", key, 0, 1023)
+        if node not in node_cpus:
+            raise InputError(f"dpvs_workers_per_node[{key!r}]", count, f"no NUMA node {node} on this host")
+        per_node[node] = _int(f"dpvs_workers_per_node[{key!r}]", count, 0, MAX_QUEUES)
+    total = sum(per_node.values())
+    if workers not in (None, "auto") and _int("dpvs_workers", workers, 1, MAX_QUEUES) != total:
+        raise InputError("dpvs_workers", workers, f"differs from the sum of dpvs_workers_per_node ({total})")
+    if total < 1:
+        raise InputError("dpvs_workers_per_node", workers_per_node, "places no worker")
+    return per_node, total
+
+
+def _worker_total(workers, nic_nodes, usable, queue_limits):
+    """The worker count: ``workers``, or for ``auto`` the most the cap, the NICs and the cores allow."""
+    if workers not in (None, "auto"):
+        return _int("dpvs_workers", workers, 1, 10**6)
+    total = min(
+        [AUTO_WORKERS_CAP, MAX_QUEUES, sum(len(usable[node]) for node in nic_nodes)]
+        + [entry[0] for entry in queue_limits]
+    )
+    if total < 1:
+        raise InputError(
+            "dpvs_workers", workers, f"no core left for a worker on the NICs' NUMA nodes {sorted(nic_nodes)}"
+        )
+    return total
+
+
+def _slave_cores(per_node, usable, master, reserved, requested, per_node_given):
+    """``[(node, core)]`` of the slave workers, the first usable cores of each node."""
     slaves = []
     for node in sorted(per_node):
         count = per_node[node]
         if count > len(usable[node]):
             raise InputError(
-                "dpvs_workers_per_node" if workers_per_node else "dpvs_workers",
-                workers_per_node or workers,
+                "dpvs_workers_per_node" if per_node_given else "dpvs_workers",
+                requested,
                 "puts {} workers on NUMA node {}, which has {} usable cores ({}; master {} and reserved {} "
                 "excluded)".format(
                     count, node, len(usable[node]), _ranges(usable[node]) or "none", master, sorted(reserved) or "none"
                 ),
             )
         slaves.extend((node, cpu) for cpu in usable[node][:count])
-    lcores = [{"cpu_id": 0, "name": "cpu0", "type": "master", "core": master, "numa_node": cpu_node[master]}]
+    return slaves
+
+
+def _lcores(master, master_node, slaves, icmp_redirect_worker, ports, isolated, warnings):
+    """The master and the slave lcores (``slaves``: ``[(node, core)]``) with their queues."""
+    lcores = [{"cpu_id": 0, "name": "cpu0", "type": "master", "core": master, "numa_node": master_node}]
     for cpu_id, (node, core) in enumerate(slaves, 1):
         lcores.append({"cpu_id": cpu_id, "name": f"cpu{cpu_id}", "type": "slave", "core": core, "numa_node": node})
-
     if icmp_redirect_worker is not None:
         redirect = _int("dpvs_icmp_redirect_worker", icmp_redirect_worker, 1, len(slaves))
     else:
@@ -412,8 +484,14 @@ def layout(
             ]
             if lcore["core"] not in isolated and isolated:
                 warnings.append(f"{lcore['name']} runs on core {lcore['core']}, which is not isolated")
-    for node in sorted({lcore["numa_node"] for lcore in lcores[1:]}):
-        names = [lcore["name"] for lcore in lcores[1:] if lcore["numa_node"] == node]
+    return lcores
+
+
+def _cross_numa_warnings(workers, ports):
+    """One warning per NUMA node whose workers also poll ports of another node."""
+    warnings = []
+    for node in sorted({lcore["numa_node"] for lcore in workers}):
+        names = [lcore["name"] for lcore in workers if lcore["numa_node"] == node]
         cross = [port["name"] for port in ports if port["numa_node"] != node]
         if cross:
             warnings.append(
@@ -422,10 +500,11 @@ def layout(
                     node, ", ".join(names), ", ".join(cross)
                 )
             )
-    for port in ports:
-        port["rx_queues"] = port["tx_queues"] = total
+    return warnings
 
-    lcores_arg = ",".join("{}@{}".format(lcore["cpu_id"], lcore["core"]) for lcore in lcores)
+
+def _eal_args(lcores_arg, ports, eal_extra_args):
+    """EAL options: ``--lcores``, the allow-list (or ``--no-pci`` and the vdevs), the extra args."""
     eal = ["--lcores", lcores_arg]
     if ports[0]["vdev"] is None:
         for port in ports:
@@ -441,21 +520,7 @@ def layout(
                 f"dpvs_eal_extra_args[{i}]", arg, "one argument per item, without blanks, quotes, %, $, ; or backslash"
             )
         eal.append(str(arg))
-    return {
-        "ports": ports,
-        "lcores": lcores,
-        "master": lcores[0],
-        "workers": lcores[1:],
-        "worker_count": total,
-        "workers_per_node": {node: per_node.get(node, 0) for node in sorted(node_cpus)},
-        "numa_nodes": sorted(node_cpus),
-        "max_socket": max(node_cpus) + 1,
-        "lcores_arg": lcores_arg,
-        "allow_list": [port["pci"] for port in ports if port["pci"]],
-        "eal_args": eal,
-        "rte_flow": all(port["rte_flow"] for port in ports),
-        "warnings": warnings,
-    }
+    return eal
 
 
 def _ranges(cpus):

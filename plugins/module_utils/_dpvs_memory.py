@@ -67,51 +67,13 @@ def estimate(conf_text, layout, lip_count=0, overhead=EAL_OVERHEAD, margin=MARGI
     lcore_node = {lcore["cpu_id"]: lcore["numa_node"] for lcore in layout["lcores"]}
     port_node = {port["name"]: port["numa_node"] for port in layout["ports"]}
     items = []
-
-    def add(node, what, amount):
-        if amount:
-            items.append({"node": node, "what": what, "bytes": int(amount)})
-
-    pktpool = _int(value_of(tree, "netif_defs", "pktpool_size"), 65535)
-    conn_pool = _int(value_of(tree, "ipvs_defs", "conn", "conn_pool_size"), 2097152)
-    for node in nodes:
-        add(node, f"packet pool: {pktpool} mbufs x {MBUF_BYTES} B", pktpool * MBUF_BYTES)
-        add(node, f"connection pool: {conn_pool} x {CONN_BYTES} B", conn_pool * CONN_BYTES)
-
-    buckets = _int(value_of(tree, "ipv4_defs", "fragment", "bucket_number"), 4096)
-    entries = _int(value_of(tree, "ipv4_defs", "fragment", "bucket_entries"), 16)
-    frag = _pow2_ceil(buckets) * entries * 2 * FRAG_ENTRY_BYTES
-    workers = find(tree, "worker_defs", "worker")
-    slaves = []
-    for worker in workers:
-        body = worker.children or []
-        cpu = _int(value_of(body, "cpu_id"), None)
-        node = lcore_node.get(cpu, 0)
-        add(node, f"ipv4 reassembly table of {worker.label()}", frag)
-        if value_of(body, "type") == "slave":
-            slaves.append(node)
-    hash_size = _int(value_of(tree, "sa_pool", "pool_hash_size"), 16)
-    per_lip = hash_size * SA_PORTS * SA_ENTRY_BYTES
-    for node in sorted(set(slaves)):
-        count = slaves.count(node)
-        add(
-            node,
-            f"sa_pool: {lip_count} LIP(s) x {count} worker(s) x {hash_size} x {SA_PORTS} entries",
-            lip_count * count * per_lip,
-        )
-
-    for device in find(tree, "netif_defs", "device"):
-        name = device.args[0] if device.args else "?"
-        body = device.children or []
-        rings = 0
-        for way in ("rx", "tx"):
-            rings += _int(value_of(body, way, "queue_number"), 1) * _int(value_of(body, way, "descriptor_number"), 512)
-        add(port_node.get(name, 0), f"{name} descriptor rings", rings * DESC_BYTES)
-
+    _pool_terms(items, tree, nodes)
+    _worker_terms(items, tree, lcore_node, lip_count)
+    _ring_terms(items, tree, port_node)
     busy = set(lcore_node.values()) | set(port_node.values())
     for node in nodes:
         if node in busy:
-            add(node, "EAL and DPDK overhead", overhead)
+            _add(items, node, "EAL and DPDK overhead", overhead)
 
     per_node = {}
     for node in nodes:
@@ -125,6 +87,57 @@ def estimate(conf_text, layout, lip_count=0, overhead=EAL_OVERHEAD, margin=MARGI
         "margin": margin,
         "estimate": True,
     }
+
+
+def _add(items, node, what, amount):
+    """Append a term of ``amount`` bytes on ``node`` to ``items`` (nothing for 0)."""
+    if amount:
+        items.append({"node": node, "what": what, "bytes": int(amount)})
+
+
+def _pool_terms(items, tree, nodes):
+    """The packet and connection pools DPVS makes on every NUMA node."""
+    pktpool = _int(value_of(tree, "netif_defs", "pktpool_size"), 65535)
+    conn_pool = _int(value_of(tree, "ipvs_defs", "conn", "conn_pool_size"), 2097152)
+    for node in nodes:
+        _add(items, node, f"packet pool: {pktpool} mbufs x {MBUF_BYTES} B", pktpool * MBUF_BYTES)
+        _add(items, node, f"connection pool: {conn_pool} x {CONN_BYTES} B", conn_pool * CONN_BYTES)
+
+
+def _worker_terms(items, tree, lcore_node, lip_count):
+    """The reassembly table of every lcore and the sa_pools of the slaves, on their nodes."""
+    buckets = _int(value_of(tree, "ipv4_defs", "fragment", "bucket_number"), 4096)
+    entries = _int(value_of(tree, "ipv4_defs", "fragment", "bucket_entries"), 16)
+    frag = _pow2_ceil(buckets) * entries * 2 * FRAG_ENTRY_BYTES
+    slaves = []
+    for worker in find(tree, "worker_defs", "worker"):
+        body = worker.children or []
+        cpu = _int(value_of(body, "cpu_id"), None)
+        node = lcore_node.get(cpu, 0)
+        _add(items, node, f"ipv4 reassembly table of {worker.label()}", frag)
+        if value_of(body, "type") == "slave":
+            slaves.append(node)
+    hash_size = _int(value_of(tree, "sa_pool", "pool_hash_size"), 16)
+    per_lip = hash_size * SA_PORTS * SA_ENTRY_BYTES
+    for node in sorted(set(slaves)):
+        count = slaves.count(node)
+        _add(
+            items,
+            node,
+            f"sa_pool: {lip_count} LIP(s) x {count} worker(s) x {hash_size} x {SA_PORTS} entries",
+            lip_count * count * per_lip,
+        )
+
+
+def _ring_terms(items, tree, port_node):
+    """The rx and tx descriptor rings of every device, on its port's node."""
+    for device in find(tree, "netif_defs", "device"):
+        name = device.args[0] if device.args else "?"
+        body = device.children or []
+        rings = 0
+        for way in ("rx", "tx"):
+            rings += _int(value_of(body, way, "queue_number"), 1) * _int(value_of(body, way, "descriptor_number"), 512)
+        _add(items, port_node.get(name, 0), f"{name} descriptor rings", rings * DESC_BYTES)
 
 
 def compare(need, host):

@@ -120,32 +120,48 @@ def _check(path_parts, value, entry):
     path = "dpvs_conf." + ".".join(path_parts)
     if value is None:
         return None
-    vtype = entry["type"]
     if tuple(path_parts) in AUTO_KEYS and value == "auto":
         return value
-    if vtype in ("onoff", "flag"):
-        if isinstance(value, bool):
-            return value
-        if vtype == "onoff" and value in ("on", "off"):
-            return value == "on"
-        raise InputError(path, value, "must be true or false")
-    if vtype == "int":
-        if isinstance(value, bool):
-            raise InputError(path, value, f"must be a number {entry['min']}..{entry['max']}")
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise InputError(path, value, f"must be a number {entry['min']}..{entry['max']}") from None
-        if str(number) != str(value).strip() or not entry["min"] <= number <= entry["max"]:
-            raise InputError(path, value, f"must be a number {entry['min']}..{entry['max']} (DPVS's range)")
-        return number
-    if vtype == "enum":
-        if value not in entry["choices"]:
-            raise InputError(path, value, "must be one of {}".format(", ".join(entry["choices"])))
+    return OVERRIDE_CHECKS.get(entry["type"], _check_word)(path, value, entry)
+
+
+def _check_onoff(path, value, entry):
+    """on/off keywords and flags: a boolean (on/off keywords also take ``"on"``/``"off"``)."""
+    if isinstance(value, bool):
         return value
+    if entry["type"] == "onoff" and value in ("on", "off"):
+        return value == "on"
+    raise InputError(path, value, "must be true or false")
+
+
+def _check_int(path, value, entry):
+    """A whole number in DPVS's range of the keyword."""
+    if isinstance(value, bool):
+        raise InputError(path, value, f"must be a number {entry['min']}..{entry['max']}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(path, value, f"must be a number {entry['min']}..{entry['max']}") from None
+    if str(number) != str(value).strip() or not entry["min"] <= number <= entry["max"]:
+        raise InputError(path, value, f"must be a number {entry['min']}..{entry['max']} (DPVS's range)")
+    return number
+
+
+def _check_enum(path, value, entry):
+    if value not in entry["choices"]:
+        raise InputError(path, value, "must be one of {}".format(", ".join(entry["choices"])))
+    return value
+
+
+def _check_word(path, value, entry):
+    """One word that dpvs.conf's parser reads back unchanged."""
     if not isinstance(value, str) or not value.strip() or any(ch.isspace() or ch in '{}!#<>"' for ch in value):
         raise InputError(path, value, "must be one word (no blanks, braces, quotes or comment characters)")
     return value
+
+
+# the check of an override by schema type (other types: one word)
+OVERRIDE_CHECKS = {"onoff": _check_onoff, "flag": _check_onoff, "int": _check_int, "enum": _check_enum}
 
 
 def _merge(defaults, overrides, schema_children, path_parts):
@@ -179,6 +195,26 @@ def conf_model(layout, overrides=None, version="1.10.2"):
     "notes": [...]}``; ``sections`` has every section of DEFAULTS with overrides and the derived
     ``kni``/``flow_enable``/``redirect``/``mbuf_fast_free`` applied.
     """
+    ver = _supported_version(version)
+    sections = _merge(DEFAULTS, overrides, SCHEMA, [])
+    notes = []
+    flow = _flow_enable(sections["sa_pool"]["flow_enable"], layout, notes)
+    sections["sa_pool"]["flow_enable"] = flow
+    conn = sections["ipvs_defs"]["conn"]
+    conn["redirect"] = _redirect(conn["redirect"], flow, len(layout["workers"]), notes)
+    devices = [_device(port, ver, sections["global_defs"]["kni"]) for port in layout["ports"]]
+    _check_sizes(sections)
+    return {
+        "version": ".".join(map(str, ver)),
+        "sections": sections,
+        "devices": devices,
+        "workers": layout["lcores"],
+        "notes": notes,
+    }
+
+
+def _supported_version(version):
+    """``version`` as a tuple, within the DPVS versions whose dpvs.conf this generates."""
     try:
         ver = parse_version(version)
     except ValueError as exc:
@@ -187,68 +223,70 @@ def conf_model(layout, overrides=None, version="1.10.2"):
         raise InputError(
             "dpvs_version", version, "dpvs.conf generation supports DPVS 1.9.4 to 1.10.x (1.8 has another schema)"
         )
-    sections = _merge(DEFAULTS, overrides, SCHEMA, [])
-    notes = []
-    workers = layout["workers"]
-    ports = layout["ports"]
+    return ver
 
-    flow = sections["sa_pool"]["flow_enable"]
+
+def _flow_enable(flow, layout, notes):
+    """sa_pool flow_enable: ``auto`` is on when every port supports rte_flow; on needs that."""
     if flow == "auto":
         flow = layout["rte_flow"]
         if not flow:
-            notes.append(
-                "sa_pool flow_enable off: {} without rte_flow support".format(
-                    ", ".join(p["name"] for p in ports if not p["rte_flow"])
-                )
-            )
+            notes.append(f"sa_pool flow_enable off: {_without_rte_flow(layout)} without rte_flow support")
     elif flow and not layout["rte_flow"]:
         raise InputError(
             "dpvs_conf.sa_pool.flow_enable",
             True,
-            "{} has no rte_flow support (set rte_flow: true on the NIC if it does)".format(
-                ", ".join(p["name"] for p in ports if not p["rte_flow"])
-            ),
+            f"{_without_rte_flow(layout)} has no rte_flow support (set rte_flow: true on the NIC if it does)",
         )
-    sections["sa_pool"]["flow_enable"] = flow
+    return flow
 
-    redirect = sections["ipvs_defs"]["conn"]["redirect"]
+
+def _without_rte_flow(layout):
+    return ", ".join(p["name"] for p in layout["ports"] if not p["rte_flow"])
+
+
+def _redirect(redirect, flow, workers, notes):
+    """ipvs_defs conn redirect: ``auto`` is on without flow rules and with several workers,
+    which then need it."""
     if redirect == "auto":
-        redirect = not flow and len(workers) > 1
+        redirect = not flow and workers > 1
         if redirect:
-            notes.append(f"ipvs_defs conn redirect on: flow rules are off and there are {len(workers)} workers")
-    elif not redirect and not flow and len(workers) > 1:
+            notes.append(f"ipvs_defs conn redirect on: flow rules are off and there are {workers} workers")
+    elif not redirect and not flow and workers > 1:
         raise InputError(
             "dpvs_conf.ipvs_defs.conn.redirect",
             False,
-            f"with sa_pool flow_enable off and {len(workers)} workers, FullNAT replies land on workers that do not "
+            f"with sa_pool flow_enable off and {workers} workers, FullNAT replies land on workers that do not "
             "own the connection: set redirect on, or use one worker",
         )
-    sections["ipvs_defs"]["conn"]["redirect"] = redirect
+    return redirect
 
-    kni = sections["global_defs"]["kni"]
-    devices = []
-    for port in ports:
-        if port["mbuf_fast_free"] and ver < (1, 10, 0):
-            raise InputError(f"dpvs_nics[{port['index']}].mbuf_fast_free", True, "needs DPVS 1.10 or later")
-        devices.append(
-            {
-                "name": port["name"],
-                "rx": {
-                    "queue_number": port["rx_queues"],
-                    "descriptor_number": port["rx_descriptors"],
-                    "rss": port["rss"],
-                },
-                "tx": {
-                    "queue_number": port["tx_queues"],
-                    "descriptor_number": port["tx_descriptors"],
-                    "mbuf_fast_free": port["mbuf_fast_free"] if ver >= (1, 10, 0) else None,
-                },
-                "mtu": port["mtu"],
-                "promisc_mode": port["promisc"],
-                "allmulticast": port["allmulticast"],
-                "kni_name": port["kni_name"] if kni else None,
-            }
-        )
+
+def _device(port, ver, kni):
+    """The ``device`` block of one port of the layout."""
+    if port["mbuf_fast_free"] and ver < (1, 10, 0):
+        raise InputError(f"dpvs_nics[{port['index']}].mbuf_fast_free", True, "needs DPVS 1.10 or later")
+    return {
+        "name": port["name"],
+        "rx": {
+            "queue_number": port["rx_queues"],
+            "descriptor_number": port["rx_descriptors"],
+            "rss": port["rss"],
+        },
+        "tx": {
+            "queue_number": port["tx_queues"],
+            "descriptor_number": port["tx_descriptors"],
+            "mbuf_fast_free": port["mbuf_fast_free"] if ver >= (1, 10, 0) else None,
+        },
+        "mtu": port["mtu"],
+        "promisc_mode": port["promisc"],
+        "allmulticast": port["allmulticast"],
+        "kni_name": port["kni_name"] if kni else None,
+    }
+
+
+def _check_sizes(sections):
+    """Refuse fragment and packet pool sizes DPVS would round (it should run what it is given)."""
     fragment = sections["ipv4_defs"]["fragment"]
     if fragment["bucket_entries"] and fragment["bucket_entries"] & (fragment["bucket_entries"] - 1):
         raise InputError(
@@ -267,10 +305,3 @@ def conf_model(layout, overrides=None, version="1.10.2"):
     pktpool = sections["netif_defs"]["pktpool_size"]
     if pktpool is not None and (pktpool + 1) & pktpool:
         raise InputError("dpvs_conf.netif_defs.pktpool_size", pktpool, "must be 2^n-1 (DPVS rounds it), e.g. 65535")
-    return {
-        "version": ".".join(map(str, ver)),
-        "sections": sections,
-        "devices": devices,
-        "workers": layout["lcores"],
-        "notes": notes,
-    }
