@@ -48,6 +48,17 @@ def _lines(text):
     return [line.rstrip() for line in (text or "").splitlines()]
 
 
+def _matches(text, pattern, what):
+    """Yield the match of ``pattern`` on every non-empty line; a line it does not match raises ParseError."""
+    for lineno, line in enumerate(_lines(text), 1):
+        if not line:
+            continue
+        match = pattern.match(line)
+        if not match:
+            raise ParseError(what, line, lineno)
+        yield match
+
+
 # --------------------------------------------------------------------------------------------
 # dpip link show
 # --------------------------------------------------------------------------------------------
@@ -133,6 +144,131 @@ LINK_INFO_NAMES = frozenset(
 )
 
 
+# The lines a -v sub-listing holds, by section (LINK_SECTION_RE's names, and the bonding status)
+LINK_SECTION_LINES = {
+    "Queue Configuration": LINK_QUEUE_RE,
+    "HW mcast list": LINK_MCAST_RE,
+    "xstats list": LINK_XSTAT_RE,
+    "bonding": LINK_BOND_LINE_RE,
+}
+
+
+def _new_link(match):
+    """A device dict from its header line, the later lines' keys empty."""
+    return {
+        "index": int(match.group("index")),
+        "name": match.group("name"),
+        "socket": int(match.group("socket")),
+        "mtu": int(match.group("mtu")),
+        "rx_queues": int(match.group("rxq")),
+        "tx_queues": int(match.group("txq")),
+        "state": None,
+        "speed_mbps": None,
+        "duplex": None,
+        "autoneg": None,
+        "flags": [],
+        "mac": None,
+        "offloads": [],
+        "stats": None,
+    }
+
+
+class _LinkShowParser:
+    """``dpip link show`` line by line: a header, its status and addr lines, then -s/-v blocks."""
+
+    def __init__(self):
+        self.links = []
+        self.current = None
+        self.expect = None  # "status" / "addr" right after a header
+        self.section = None  # inside a -v sub-listing
+        self.pending_cols = None  # a column header row waiting for its value row
+
+    def feed(self, line, lineno):
+        """Take one non-empty line; ParseError when it fits nowhere."""
+        match = LINK_HEADER_RE.match(line)
+        if match and self.pending_cols is None:
+            self.current = _new_link(match)
+            self.links.append(self.current)
+            self.expect, self.section = "status", None
+        elif self.current is None:
+            raise ParseError("dpip link show", line, lineno)
+        elif self.expect == "status":
+            self._status(line, lineno)
+        elif self.expect == "addr":
+            self._addr(line, lineno)
+        elif self.pending_cols is not None:
+            self._values(line, lineno)
+        elif not self._skipped(line):
+            self._columns(line, lineno)
+
+    def finish(self, lineno):
+        """The devices; ParseError when the output stops right after a header or a column row."""
+        if self.expect is not None or self.pending_cols is not None:
+            raise ParseError("dpip link show", "<truncated output>", lineno)
+        return self.links
+
+    def _status(self, line, lineno):
+        """The line after a header: state, speed, duplex, negotiation, flags."""
+        match = LINK_STATUS_RE.match(line)
+        if not match:
+            raise ParseError("dpip link show", line, lineno)
+        self.current["state"] = match.group("state")
+        self.current["speed_mbps"] = int(match.group("speed"))
+        self.current["duplex"] = match.group("duplex")
+        self.current["autoneg"] = match.group("autoneg")
+        self.current["flags"] = match.group("flags").split()
+        self.expect = "addr"
+
+    def _addr(self, line, lineno):
+        """The line after the status: MAC address and offloads."""
+        match = LINK_ADDR_RE.match(line)
+        if not match:
+            raise ParseError("dpip link show", line, lineno)
+        self.current["mac"] = match.group("mac").upper()
+        self.current["offloads"] = match.group("offloads").split()
+        self.expect = None
+
+    def _values(self, line, lineno):
+        """The value row of the pending column block (counters into ``stats``)."""
+        # as many values as names for counters; device-info rows may have empty cells
+        # (pci_addr of a vdev), so only check those
+        values = line.split()
+        if set(self.pending_cols) <= LINK_STAT_NAMES:
+            if len(values) != len(self.pending_cols) or not all(v.isdigit() for v in values):
+                raise ParseError("dpip link show", line, lineno)
+            if self.current["stats"] is None:
+                self.current["stats"] = {}
+            for name, value in zip(self.pending_cols, values):
+                self.current["stats"][name] = int(value)
+        elif not line.startswith("    "):
+            raise ParseError("dpip link show", line, lineno)
+        self.pending_cols = None
+
+    def _skipped(self, line):
+        """Whether ``line`` opens a -v sub-listing or belongs to the one open (recognised, not returned)."""
+        match = LINK_SECTION_RE.match(line)
+        if match:
+            self.section = match.group("section")
+            return True
+        if LINK_TRUNCATED_RE.match(line):
+            return True
+        pattern = LINK_SECTION_LINES.get(self.section)
+        if pattern is not None and pattern.match(line):
+            return True
+        if LINK_BOND_RE.match(line):
+            self.section = "bonding"
+            return True
+        return False
+
+    def _columns(self, line, lineno):
+        """A column header row of a -s stat block or a -v device-info block."""
+        match = LINK_COLUMNS_RE.match(line)
+        if not match or not set(match.group("cols").split()) <= (LINK_STAT_NAMES | LINK_INFO_NAMES):
+            raise ParseError("dpip link show", line, lineno)
+        self.section = None
+        self.pending_cols = match.group("cols").split()
+
+
 def parse_link_show(text):
     """Parse ``dpip [-s|-v] link show [DEV]``; one dict per device (see docs/internals.md).
 
@@ -141,98 +277,12 @@ def parse_link_show(text):
     recognised and not returned. ``dpip link show cpu`` is a different listing:
     it raises :class:`ParseError`.
     """
-    links = []
+    parser = _LinkShowParser()
     lines = _lines(text)
-    current = None
-    expect = None  # "status" / "addr" right after a header
-    section = None  # inside a -v sub-listing
-    pending_cols = None  # a column header row waiting for its value row
     for lineno, line in enumerate(lines, 1):
-        if not line:
-            continue
-        match = LINK_HEADER_RE.match(line)
-        if match and pending_cols is None:
-            current = {
-                "index": int(match.group("index")),
-                "name": match.group("name"),
-                "socket": int(match.group("socket")),
-                "mtu": int(match.group("mtu")),
-                "rx_queues": int(match.group("rxq")),
-                "tx_queues": int(match.group("txq")),
-                "state": None,
-                "speed_mbps": None,
-                "duplex": None,
-                "autoneg": None,
-                "flags": [],
-                "mac": None,
-                "offloads": [],
-                "stats": None,
-            }
-            links.append(current)
-            expect, section = "status", None
-            continue
-        if current is None:
-            raise ParseError("dpip link show", line, lineno)
-        if expect == "status":
-            match = LINK_STATUS_RE.match(line)
-            if not match:
-                raise ParseError("dpip link show", line, lineno)
-            current["state"] = match.group("state")
-            current["speed_mbps"] = int(match.group("speed"))
-            current["duplex"] = match.group("duplex")
-            current["autoneg"] = match.group("autoneg")
-            current["flags"] = match.group("flags").split()
-            expect = "addr"
-            continue
-        if expect == "addr":
-            match = LINK_ADDR_RE.match(line)
-            if not match:
-                raise ParseError("dpip link show", line, lineno)
-            current["mac"] = match.group("mac").upper()
-            current["offloads"] = match.group("offloads").split()
-            expect = None
-            continue
-        if pending_cols is not None:
-            # the value row of a column block: as many values as names for counters;
-            # device-info rows may have empty cells (pci_addr of a vdev), so only check those
-            values = line.split()
-            if set(pending_cols) <= LINK_STAT_NAMES:
-                if len(values) != len(pending_cols) or not all(v.isdigit() for v in values):
-                    raise ParseError("dpip link show", line, lineno)
-                if current["stats"] is None:
-                    current["stats"] = {}
-                for name, value in zip(pending_cols, values):
-                    current["stats"][name] = int(value)
-            elif not line.startswith("    "):
-                raise ParseError("dpip link show", line, lineno)
-            pending_cols = None
-            continue
-        match = LINK_SECTION_RE.match(line)
-        if match:
-            section = match.group("section")
-            continue
-        if LINK_TRUNCATED_RE.match(line):
-            continue
-        if section == "Queue Configuration" and LINK_QUEUE_RE.match(line):
-            continue
-        if section == "HW mcast list" and LINK_MCAST_RE.match(line):
-            continue
-        if section == "xstats list" and LINK_XSTAT_RE.match(line):
-            continue
-        if LINK_BOND_RE.match(line):
-            section = "bonding"
-            continue
-        if section == "bonding" and LINK_BOND_LINE_RE.match(line):
-            continue
-        match = LINK_COLUMNS_RE.match(line)
-        if match and set(match.group("cols").split()) <= (LINK_STAT_NAMES | LINK_INFO_NAMES):
-            section = None
-            pending_cols = match.group("cols").split()
-            continue
-        raise ParseError("dpip link show", line, lineno)
-    if expect is not None or pending_cols is not None:
-        raise ParseError("dpip link show", "<truncated output>", len(lines))
-    return links
+        if line:
+            parser.feed(line, lineno)
+    return parser.finish(len(lines))
 
 
 def is_link_cpu_listing(text):
@@ -344,12 +394,7 @@ def parse_route_show(text):
     ``0.0.0.0/0``.
     """
     routes = []
-    for lineno, line in enumerate(_lines(text), 1):
-        if not line:
-            continue
-        match = ROUTE4_RE.match(line)
-        if not match:
-            raise ParseError("dpip route show", line, lineno)
+    for match in _matches(text, ROUTE4_RE, "dpip route show"):
         via, src = match.group("via"), match.group("src")
         routes.append(
             {
@@ -375,12 +420,7 @@ def parse_route6_show(text):
     ``None``; IPv6 lines show no tos, metric or proto (``None``).
     """
     routes = []
-    for lineno, line in enumerate(_lines(text), 1):
-        if not line:
-            continue
-        match = ROUTE6_RE.match(line)
-        if not match:
-            raise ParseError("dpip -6 route show", line, lineno)
+    for match in _matches(text, ROUTE6_RE, "dpip -6 route show"):
         prefix = "::/0" if match.group("default") else "{}/{}".format(match.group("dst").lower(), match.group("plen"))
         via, src = match.group("via"), match.group("src")
         routes.append(
@@ -415,12 +455,7 @@ NEIGH_RE = re.compile(
 def parse_neigh_show(text):
     """Parse ``dpip [-6] neigh show``; one dict per entry and lcore (see docs/internals.md)."""
     neighbours = []
-    for lineno, line in enumerate(_lines(text), 1):
-        if not line:
-            continue
-        match = NEIGH_RE.match(line)
-        if not match:
-            raise ParseError("dpip neigh show", line, lineno)
+    for match in _matches(text, NEIGH_RE, "dpip neigh show"):
         mac = match.group("mac")
         neighbours.append(
             {
@@ -446,12 +481,7 @@ VLAN_RE = re.compile(r"^(?P<name>\S+) link (?P<link>\S+) proto (?P<proto>\S+) id
 def parse_vlan_show(stderr_text):
     """Parse the STDERR of ``dpip vlan show NAME|link DEV``; one dict per VLAN device."""
     vlans = []
-    for lineno, line in enumerate(_lines(stderr_text), 1):
-        if not line:
-            continue
-        match = VLAN_RE.match(line)
-        if not match:
-            raise ParseError("dpip vlan show", line, lineno)
+    for match in _matches(stderr_text, VLAN_RE, "dpip vlan show"):
         vlans.append(
             {
                 "name": match.group("name"),

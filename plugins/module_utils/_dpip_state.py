@@ -450,6 +450,101 @@ def default_route_scope(via):
     return "global" if via else "link"
 
 
+def _route_via(path, item):
+    """The gateway as an ``ipaddress`` address (unicast), or None."""
+    via = item.get("via")
+    if via is None:
+        return None
+    vpath = _inputs.path_join(path, "via")
+    via_addr = _inputs.ip_address(vpath, via)
+    if via_addr.is_unspecified or via_addr.is_multicast:
+        raise InputError(vpath, via, "a gateway must be a unicast address")
+    return via_addr
+
+
+def _route_network(path, item):
+    """``(network, gateway or None)`` of one family; ``default`` becomes the /0 of the family or the gateway's."""
+    network = _inputs.ip_network(_inputs.path_join(path, "prefix"), item.get("prefix"))
+    family = item.get("family")
+    fpath = _inputs.path_join(path, "family")
+    if family is not None:
+        _inputs.choice(fpath, family, ("inet", "inet6"))
+    via_addr = _route_via(path, item)
+    if network == "default":
+        if family is None:
+            if via_addr is None:
+                raise InputError(fpath, family, "a default route without via needs family (inet or inet6)")
+            family = _family_of(via_addr)
+        network = ipaddress.ip_network("0.0.0.0/0" if family == "inet" else "::/0")
+    elif family is not None and family != _family_of(network):
+        raise InputError(fpath, family, f"the prefix {network} is {_family_of(network)}")
+    if via_addr is not None and via_addr.version != network.version:
+        raise InputError(
+            _inputs.path_join(path, "via"),
+            item.get("via"),
+            f"must be an IPv{network.version} address like the prefix {network}",
+        )
+    return network, via_addr
+
+
+def _route_src(path, item, network):
+    """The preferred source address (unicast, the prefix's family) as text, or None."""
+    src = item.get("src")
+    if src is None:
+        return None
+    spath = _inputs.path_join(path, "src")
+    src_addr = _inputs.ip_address(spath, src)
+    if src_addr.version != network.version:
+        raise InputError(spath, src, f"must be an IPv{network.version} address like the prefix {network}")
+    if src_addr.is_unspecified or src_addr.is_multicast:
+        raise InputError(spath, src, "a source address must be a unicast address")
+    return str(src_addr)
+
+
+def _route_metric(path, item, family):
+    """The metric (IPv4 only), or None."""
+    metric = item.get("metric")
+    if metric is None:
+        return None
+    mpath = _inputs.path_join(path, "metric")
+    if family == "inet6":
+        raise InputError(mpath, metric, "not supported for IPv6 routes (dpip -6 route show does not report a metric)")
+    return _inputs.int_range(mpath, metric, 0, METRIC_MAX)
+
+
+def _route_entry(index, item):
+    """One declared route, validated: ``{index, family, prefix, dev, via, src, scope, mtu, metric, state}``."""
+    path = _inputs.item_path("routes", index)
+    _unknown_keys(path, item, ROUTE_KEYS)
+    network, via_addr = _route_network(path, item)
+    family = _family_of(network)
+    src = _route_src(path, item, network)
+    dev = _inputs.device(_inputs.path_join(path, "dev"), item.get("dev"))
+    scope = item.get("scope")
+    if scope is None:
+        scope = default_route_scope(via_addr)
+    _inputs.choice(_inputs.path_join(path, "scope"), scope, ROUTE_SCOPES)
+    mtu = item.get("mtu")
+    if mtu is not None:
+        low, high = MTU_RANGE[family]
+        mtu = _inputs.int_range(_inputs.path_join(path, "mtu"), mtu, low, high)
+    metric = _route_metric(path, item, family)
+    state = item.get("state") or "present"
+    _inputs.choice(_inputs.path_join(path, "state"), state, STATES)
+    return {
+        "index": index,
+        "family": family,
+        "prefix": str(network),
+        "dev": dev,
+        "via": str(via_addr) if via_addr is not None else None,
+        "src": src,
+        "scope": scope,
+        "mtu": mtu,
+        "metric": metric,
+        "state": state,
+    }
+
+
 def normalize_route_params(params):
     """Validate and normalise dpip_route options. Returns a dict; raises InputError.
 
@@ -459,82 +554,14 @@ def normalize_route_params(params):
     entries = []
     seen = {}
     for index, item in enumerate(_list_of_dicts("routes", params.get("routes"))):
-        path = _inputs.item_path("routes", index)
-        _unknown_keys(path, item, ROUTE_KEYS)
-        ppath = _inputs.path_join(path, "prefix")
-        network = _inputs.ip_network(ppath, item.get("prefix"))
-        family = item.get("family")
-        if family is not None:
-            _inputs.choice(_inputs.path_join(path, "family"), family, ("inet", "inet6"))
-        via = item.get("via")
-        vpath = _inputs.path_join(path, "via")
-        if via is not None:
-            via_addr = _inputs.ip_address(vpath, via)
-            if via_addr.is_unspecified or via_addr.is_multicast:
-                raise InputError(vpath, via, "a gateway must be a unicast address")
-        else:
-            via_addr = None
-        if network == "default":
-            if family is None:
-                if via_addr is None:
-                    raise InputError(
-                        _inputs.path_join(path, "family"),
-                        family,
-                        "a default route without via needs family (inet or inet6)",
-                    )
-                family = _family_of(via_addr)
-            network = ipaddress.ip_network("0.0.0.0/0" if family == "inet" else "::/0")
-        elif family is not None and family != _family_of(network):
-            raise InputError(
-                _inputs.path_join(path, "family"), family, f"the prefix {network} is {_family_of(network)}"
-            )
-        family = _family_of(network)
-        version = network.version
-        if via_addr is not None and via_addr.version != version:
-            raise InputError(vpath, via, f"must be an IPv{version} address like the prefix {network}")
-        src = item.get("src")
-        if src is not None:
-            spath = _inputs.path_join(path, "src")
-            src_addr = _inputs.ip_address(spath, src)
-            if src_addr.version != version:
-                raise InputError(spath, src, f"must be an IPv{version} address like the prefix {network}")
-            if src_addr.is_unspecified or src_addr.is_multicast:
-                raise InputError(spath, src, "a source address must be a unicast address")
-            src = str(src_addr)
-        dev = _inputs.device(_inputs.path_join(path, "dev"), item.get("dev"))
-        scope = item.get("scope")
-        if scope is None:
-            scope = default_route_scope(via_addr)
-        _inputs.choice(_inputs.path_join(path, "scope"), scope, ROUTE_SCOPES)
-        mtu = item.get("mtu")
-        if mtu is not None:
-            low, high = MTU_RANGE[family]
-            mtu = _inputs.int_range(_inputs.path_join(path, "mtu"), mtu, low, high)
-        metric = item.get("metric")
-        if metric is not None:
-            mpath = _inputs.path_join(path, "metric")
-            if family == "inet6":
-                raise InputError(
-                    mpath, metric, "not supported for IPv6 routes (dpip -6 route show does not report a metric)"
-                )
-            metric = _inputs.int_range(mpath, metric, 0, METRIC_MAX)
-        state = item.get("state") or "present"
-        _inputs.choice(_inputs.path_join(path, "state"), state, STATES)
-        entry = {
-            "index": index,
-            "family": family,
-            "prefix": str(network),
-            "dev": dev,
-            "via": str(via_addr) if via_addr is not None else None,
-            "src": src,
-            "scope": scope,
-            "mtu": mtu,
-            "metric": metric,
-            "state": state,
-        }
+        entry = _route_entry(index, item)
         key = _route_key(entry)
         if key in seen:
-            raise InputError(ppath, item.get("prefix"), f"route declared twice (also routes[{seen[key]}])")
+            raise InputError(
+                _inputs.path_join(_inputs.item_path("routes", index), "prefix"),
+                item.get("prefix"),
+                f"route declared twice (also routes[{seen[key]}])",
+            )
         seen[key] = index
         entries.append(entry)
     return {
@@ -543,6 +570,21 @@ def normalize_route_params(params):
         "purge_limits": _purge_guard.limits(params),
         "purge_devices": _purge_devices(params),
     }
+
+
+def dpip_argument_spec(list_name, item_options, **more):
+    """The argument spec of dpip_addr/dpip_route: the list ``list_name``, purge and its guard, ``more``, dpip."""
+    spec = dict(
+        {list_name: dict(type="list", elements="dict", default=[], options=item_options)},
+        purge=dict(type="bool", default=False),
+        purge_max=dict(type="int", default=20),
+        purge_all=dict(type="bool", default=False),
+        option_names=dict(type="dict", default={}),
+        purge_devices=dict(type="list", elements="str", default=[]),
+    )
+    spec.update(more)
+    spec.update(ipc_file=dict(type="path"), dpip_path=dict(type="str", default="dpip"))
+    return spec
 
 
 def _route_key(route):

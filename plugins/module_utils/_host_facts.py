@@ -99,24 +99,24 @@ def parse_cpulist(text):
     return sorted(set(cpus))
 
 
-def parse_meminfo(text):
-    """``/proc/meminfo`` -> ``{"MemTotal": 16303440, "HugePages_Total": 0, ...}`` (kB or counts)."""
+def _key_values(text, pattern):
+    """``{key: int(value)}`` of the lines ``pattern`` matches (its ``key`` and ``value`` groups)."""
     values = {}
     for line in (text or "").splitlines():
-        match = MEMINFO_RE.match(line.strip())
+        match = pattern.match(line.strip())
         if match:
             values[match.group("key")] = int(match.group("value"))
     return values
+
+
+def parse_meminfo(text):
+    """``/proc/meminfo`` -> ``{"MemTotal": 16303440, "HugePages_Total": 0, ...}`` (kB or counts)."""
+    return _key_values(text, MEMINFO_RE)
 
 
 def parse_node_meminfo(text):
     """``/sys/devices/system/node/nodeN/meminfo`` -> ``{"MemTotal": 1030036, "MemFree": ...}``."""
-    values = {}
-    for line in (text or "").splitlines():
-        match = NODE_MEMINFO_RE.match(line.strip())
-        if match:
-            values[match.group("key")] = int(match.group("value"))
-    return values
+    return _key_values(text, NODE_MEMINFO_RE)
 
 
 def parse_cpuinfo(text):
@@ -591,36 +591,17 @@ def _dpvs_facts(fs, pid_file):
     }
 
 
-def collect(
-    fs,
-    ip_addr_text,
-    connection_address=None,
-    nic_map=None,
-    nic_map_path=None,
-    vhost_net=None,
-    dpvs_pid_file=None,
-):
-    """Assemble every fact from ``fs`` (a :class:`SysFS`) and ``ip -o addr show`` output.
-
-    ``connection_address`` is the address on this host that Ansible connects to (normalised with
-    :func:`normalize_address`); the NICs that carry it, directly or under a bond/VLAN/bridge that
-    does, get ``connection: true``. ``nic_map`` (from :func:`parse_nic_map`, read from
-    ``nic_map_path``) names the NICs that have no interface now. ``vhost_net`` (whether the device
-    exists) and ``dpvs_pid_file`` are passed through to the ``vhost_net`` and ``dpvs`` facts.
-    """
-    nic_map = nic_map or {}
-    release = _strip(fs.read("/proc/sys/kernel/osrelease"))
-    cmdline_text = _strip(fs.read("/proc/cmdline")) or ""
-    cmdline_args = parse_cmdline(cmdline_text)
+def _module_aliases(fs, release):
+    """The PCI aliases of the running kernel's modules (``modules.alias`` and ``modules.builtin.alias``)."""
     aliases = []
     if release:
         for name in ("modules.alias", "modules.builtin.alias"):
             aliases.extend(parse_modules_alias(fs.read(f"/lib/modules/{release}/{name}")))
-    memory, hugepages = _memory_facts(fs)
+    return aliases
 
-    functions = _pci_network_functions(fs, aliases)
-    netdevs = _netdevs(fs)
-    addresses = parse_ip_addr(ip_addr_text)
+
+def _nics(fs, functions, netdevs, addresses, connection_address, nic_map):
+    """One NIC per interface and per PCI network function without one, sorted by PCI address then name."""
     default_v4 = _carriers(netdevs, parse_route(fs.read("/proc/net/route")))
     default_v6 = _carriers(netdevs, parse_ipv6_route(fs.read("/proc/net/ipv6_route")))
     connection = _carriers(netdevs, _find_connection_ifaces(addresses, connection_address))
@@ -642,7 +623,35 @@ def collect(
             _nic(None, pci, functions[pci], None, addresses, uppers, default_v4, default_v6, connection, recorded)
         )
     nics.sort(key=lambda nic: (nic["pci_address"] is None, nic["pci_address"] or "", nic["name"] or ""))
+    return nics
 
+
+def collect(
+    fs,
+    ip_addr_text,
+    connection_address=None,
+    nic_map=None,
+    nic_map_path=None,
+    vhost_net=None,
+    dpvs_pid_file=None,
+):
+    """Assemble every fact from ``fs`` (a :class:`SysFS`) and ``ip -o addr show`` output.
+
+    ``connection_address`` is the address on this host that Ansible connects to (normalised with
+    :func:`normalize_address`); the NICs that carry it, directly or under a bond/VLAN/bridge that
+    does, get ``connection: true``. ``nic_map`` (from :func:`parse_nic_map`, read from
+    ``nic_map_path``) names the NICs that have no interface now. ``vhost_net`` (whether the device
+    exists) and ``dpvs_pid_file`` are passed through to the ``vhost_net`` and ``dpvs`` facts.
+    """
+    nic_map = nic_map or {}
+    release = _strip(fs.read("/proc/sys/kernel/osrelease"))
+    cmdline_text = _strip(fs.read("/proc/cmdline")) or ""
+    cmdline_args = parse_cmdline(cmdline_text)
+    aliases = _module_aliases(fs, release)
+    memory, hugepages = _memory_facts(fs)
+    functions = _pci_network_functions(fs, aliases)
+    netdevs = _netdevs(fs)
+    nics = _nics(fs, functions, netdevs, parse_ip_addr(ip_addr_text), connection_address, nic_map)
     headers = f"/lib/modules/{release}/build" if release else None
     return {
         "kernel": {

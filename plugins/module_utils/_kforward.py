@@ -119,6 +119,109 @@ def _bool(path, value):
     raise InputError(path, value, "must be true or false")
 
 
+def _collect(found, check, *args):
+    """``check(*args)``; an InputError goes to ``found`` as text and gives None."""
+    try:
+        return check(*args)
+    except InputError as exc:
+        found.append(str(exc))
+        return None
+
+
+def _sources(base, forward, found):
+    """The normalised source networks of a forward (problems to ``found``)."""
+    path = path_join(base, "sources")
+    raw_sources = forward.get("sources") or []
+    if not isinstance(raw_sources, list):
+        found.append(str(InputError(path, raw_sources, "must be a list")))
+        raw_sources = []
+    sources = []
+    for index, source in enumerate(raw_sources):
+        network = _collect(found, _ipv4_network, item_path(path, index), source)
+        if network is not None:
+            sources.append(network)
+    duplicates = sorted(net for net, count in Counter(sources).items() if count > 1)
+    if duplicates:
+        found.append(str(InputError(path, raw_sources, f"listed twice: {duplicates}")))
+    return sources
+
+
+def _backend_port(base, forward, found):
+    """A forward's ``backend_port`` as a number, or None (absent or invalid)."""
+    value = forward.get("backend_port")
+    if value is None:
+        return None
+    path = path_join(base, "backend_port")
+    try:
+        return _port_number(path, str(value).strip())
+    except (InputError, ValueError):
+        found.append(str(InputError(path, value, "a port must be 1..65535")))
+        return None
+
+
+def _port_items(base, forward, backend_port, found):
+    """``(path, low, high)`` per valid port item of a forward (problems to ``found``)."""
+    ports = forward.get("ports")
+    if not isinstance(ports, list) or not ports:
+        found.append(str(InputError(path_join(base, "ports"), ports, "a non-empty list of ports or ranges")))
+        ports = []
+    items = []
+    for index, value in enumerate(ports):
+        path = item_path(path_join(base, "ports"), index)
+        span = _collect(found, port_item, path, value)
+        if span is None:
+            continue
+        low, high = span
+        if backend_port is not None and low != high:
+            found.append(
+                str(
+                    InputError(
+                        path,
+                        value,
+                        "a range cannot be sent to one backend_port (DNAT would pick any port of the range):"
+                        " drop backend_port to keep the ports, or list single ports",
+                    )
+                )
+            )
+            continue
+        items.append((path, low, high))
+    return items
+
+
+def _forward_entries(base, forward, reply_snat, found):
+    """The entries of one forward dict, or [] when it has a problem (appended to ``found``)."""
+    errors_before = len(found)
+    for key in sorted(set(forward) - set(FORWARD_KEYS)):
+        found.append(str(InputError(path_join(base, key), forward[key], "unknown key")))
+    protocol = forward.get("protocol", "udp") or "udp"
+    if protocol not in PROTOCOLS:
+        found.append(str(InputError(path_join(base, "protocol"), protocol, "must be udp or tcp")))
+    backend = _collect(found, _ipv4, path_join(base, "backend"), forward.get("backend"))
+    sources = _sources(base, forward, found)
+    entry_reply_snat = reply_snat
+    if forward.get("reply_snat") is not None:
+        value = _collect(found, _bool, path_join(base, "reply_snat"), forward["reply_snat"])
+        entry_reply_snat = reply_snat if value is None else value
+    backend_port = _backend_port(base, forward, found)
+    items = _port_items(base, forward, backend_port, found)
+    if len(found) > errors_before:
+        return []
+    return [
+        {
+            "path": path,
+            "protocol": protocol,
+            "low": low,
+            "high": high,
+            "backend": backend,
+            "backend_port": backend_port,
+            "sources": sources,
+            "reply_snat": entry_reply_snat,
+            "scheduler": forward.get("scheduler"),
+        }
+        for path, low, high in items
+    ]
+
+
 def normalize(forwards, reply_snat=True, var="kernel_forwarder_forwards", collect=None):
     """Validate ``forwards``; return one entry per port item, problems appended to ``collect``.
 
@@ -136,85 +239,7 @@ def normalize(forwards, reply_snat=True, var="kernel_forwarder_forwards", collec
         if not isinstance(forward, dict):
             found.append(str(InputError(base, forward, "must be a dict with ports and backend")))
             continue
-        errors_before = len(found)
-        for key in sorted(set(forward) - set(FORWARD_KEYS)):
-            found.append(str(InputError(path_join(base, key), forward[key], "unknown key")))
-        protocol = forward.get("protocol", "udp") or "udp"
-        if protocol not in PROTOCOLS:
-            found.append(str(InputError(path_join(base, "protocol"), protocol, "must be udp or tcp")))
-        backend = None
-        try:
-            backend = _ipv4(path_join(base, "backend"), forward.get("backend"))
-        except InputError as exc:
-            found.append(str(exc))
-        sources = []
-        raw_sources = forward.get("sources") or []
-        if not isinstance(raw_sources, list):
-            found.append(str(InputError(path_join(base, "sources"), raw_sources, "must be a list")))
-            raw_sources = []
-        for source_index, source in enumerate(raw_sources):
-            try:
-                sources.append(_ipv4_network(item_path(path_join(base, "sources"), source_index), source))
-            except InputError as exc:
-                found.append(str(exc))
-        duplicates = sorted(net for net, count in Counter(sources).items() if count > 1)
-        if duplicates:
-            found.append(str(InputError(path_join(base, "sources"), raw_sources, f"listed twice: {duplicates}")))
-        entry_reply_snat = reply_snat
-        if forward.get("reply_snat") is not None:
-            try:
-                entry_reply_snat = _bool(path_join(base, "reply_snat"), forward["reply_snat"])
-            except InputError as exc:
-                found.append(str(exc))
-        backend_port = None
-        if forward.get("backend_port") is not None:
-            try:
-                backend_port = _port_number(path_join(base, "backend_port"), str(forward["backend_port"]).strip())
-            except (InputError, ValueError):
-                found.append(
-                    str(InputError(path_join(base, "backend_port"), forward["backend_port"], "a port must be 1..65535"))
-                )
-        ports = forward.get("ports")
-        if not isinstance(ports, list) or not ports:
-            found.append(str(InputError(path_join(base, "ports"), ports, "a non-empty list of ports or ranges")))
-            ports = []
-        items = []
-        for port_index, value in enumerate(ports):
-            path = item_path(path_join(base, "ports"), port_index)
-            try:
-                low, high = port_item(path, value)
-            except InputError as exc:
-                found.append(str(exc))
-                continue
-            if backend_port is not None and low != high:
-                found.append(
-                    str(
-                        InputError(
-                            path,
-                            value,
-                            "a range cannot be sent to one backend_port (DNAT would pick any port of the range):"
-                            " drop backend_port to keep the ports, or list single ports",
-                        )
-                    )
-                )
-                continue
-            items.append((path, low, high))
-        if len(found) > errors_before:
-            continue
-        for path, low, high in items:
-            entries.append(
-                {
-                    "path": path,
-                    "protocol": protocol,
-                    "low": low,
-                    "high": high,
-                    "backend": backend,
-                    "backend_port": backend_port,
-                    "sources": sources,
-                    "reply_snat": entry_reply_snat,
-                    "scheduler": forward.get("scheduler"),
-                }
-            )
+        entries.extend(_forward_entries(base, forward, reply_snat, found))
     return entries
 
 
@@ -251,16 +276,9 @@ def problems(
 ):
     """Every problem of the inputs, as ``path: problem (got value)`` strings; [] when valid."""
     found = []
-    forwarder = None
-    try:
-        forwarder = _ipv4("kernel_forwarder_address", address)
-    except InputError as exc:
-        found.append(str(exc))
+    forwarder = _collect(found, _ipv4, "kernel_forwarder_address", address)
     if snat_address not in (None, ""):
-        try:
-            _ipv4("kernel_forwarder_snat_address", snat_address)
-        except InputError as exc:
-            found.append(str(exc))
+        _collect(found, _ipv4, "kernel_forwarder_snat_address", snat_address)
     if not comment or not str(comment).strip() or '"' in str(comment):
         found.append(str(InputError("kernel_forwarder_comment", comment, "a non-empty tag without double quotes")))
     entries = normalize(forwards, reply_snat=reply_snat, var=var, collect=found)
@@ -294,6 +312,53 @@ def _rule(**fields):
     return rule
 
 
+def _snat_rule(entry, tag, snat_to, role, **match):
+    """A POSTROUTING SNAT rule to ``snat_to`` for an entry, matching ``match``."""
+    return _rule(
+        chain="POSTROUTING",
+        protocol=entry["protocol"],
+        jump="SNAT",
+        to_source=snat_to,
+        comment=rule_comment(tag, entry, role),
+        **match,
+    )
+
+
+def _entry_rules(entry, forwarder, snat_to, tag, match_destination, mode):
+    """The rules of one entry: DNAT per source (iptables mode), the SNAT and the reply SNAT."""
+    front = port_spec(entry["low"], entry["high"])
+    back = str(entry["backend_port"]) if entry["backend_port"] else front
+    to_destination = entry["backend"] + (f":{entry['backend_port']}" if entry["backend_port"] else "")
+    backend_net = f"{entry['backend']}/32"
+    rules = [
+        _rule(
+            chain="PREROUTING",
+            protocol=entry["protocol"],
+            source=source,
+            destination=f"{forwarder}/32" if match_destination else None,
+            destination_port=front,
+            jump="DNAT",
+            to_destination=to_destination,
+            comment=rule_comment(tag, entry, "dnat"),
+        )
+        for source in ((entry["sources"] or [None]) if mode == "iptables" else [])
+    ]
+    rules.append(
+        _snat_rule(
+            entry,
+            tag,
+            snat_to,
+            "snat",
+            destination=backend_net,
+            destination_port=back,
+            ctstate=["DNAT"] if mode == "iptables" else None,
+        )
+    )
+    if entry["reply_snat"]:
+        rules.append(_snat_rule(entry, tag, snat_to, "reply-snat", source=backend_net, source_port=back))
+    return rules
+
+
 def desired_rules(
     forwards,
     address,
@@ -316,47 +381,7 @@ def desired_rules(
     snat_to = _ipv4("kernel_forwarder_snat_address", snat_address) if snat_address else forwarder
     rules = []
     for entry in normalize(forwards, reply_snat=reply_snat, var=var):
-        front = port_spec(entry["low"], entry["high"])
-        back = str(entry["backend_port"]) if entry["backend_port"] else front
-        to_destination = entry["backend"] + (f":{entry['backend_port']}" if entry["backend_port"] else "")
-        backend_net = f"{entry['backend']}/32"
-        for source in (entry["sources"] or [None]) if mode == "iptables" else []:
-            rules.append(
-                _rule(
-                    chain="PREROUTING",
-                    protocol=entry["protocol"],
-                    source=source,
-                    destination=f"{forwarder}/32" if match_destination else None,
-                    destination_port=front,
-                    jump="DNAT",
-                    to_destination=to_destination,
-                    comment=rule_comment(comment, entry, "dnat"),
-                )
-            )
-        rules.append(
-            _rule(
-                chain="POSTROUTING",
-                protocol=entry["protocol"],
-                destination=backend_net,
-                destination_port=back,
-                ctstate=["DNAT"] if mode == "iptables" else None,
-                jump="SNAT",
-                to_source=snat_to,
-                comment=rule_comment(comment, entry, "snat"),
-            )
-        )
-        if entry["reply_snat"]:
-            rules.append(
-                _rule(
-                    chain="POSTROUTING",
-                    protocol=entry["protocol"],
-                    source=backend_net,
-                    source_port=back,
-                    jump="SNAT",
-                    to_source=snat_to,
-                    comment=rule_comment(comment, entry, "reply-snat"),
-                )
-            )
+        rules.extend(_entry_rules(entry, forwarder, snat_to, comment, match_destination, mode))
     return rules
 
 

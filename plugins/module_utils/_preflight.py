@@ -82,16 +82,27 @@ def _pci(path, value):
     return f"{(match.group('domain') or '0000').lower()}:{match.group('rest').lower()}"
 
 
-def _devices(devices):
-    if devices is None:
-        return []
-    if not isinstance(devices, list):
-        raise InputError("preflight_devices", devices, "must be a list of {pci|mac|name, driver}")
-    out = []
-    for index, raw in enumerate(devices):
-        path = f"preflight_devices[{index}]"
+def _dict_items(value, var, list_problem, item_problem):
+    """Yield ``(path, item)`` for the dicts of the list ``value`` (None: no items); InputError otherwise."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise InputError(var, value, list_problem)
+    for index, raw in enumerate(value):
+        path = f"{var}[{index}]"
         if not isinstance(raw, dict):
-            raise InputError(path, raw, "must be a dictionary with pci, mac or name, and driver")
+            raise InputError(path, raw, item_problem)
+        yield path, raw
+
+
+def _devices(devices):
+    out = []
+    for path, raw in _dict_items(
+        devices,
+        "preflight_devices",
+        "must be a list of {pci|mac|name, driver}",
+        "must be a dictionary with pci, mac or name, and driver",
+    ):
         keys = [key for key in ("pci", "mac", "name") if raw.get(key) not in (None, "")]
         if not keys:
             raise InputError(path, raw, "name the NIC by pci, mac or name")
@@ -110,15 +121,13 @@ def _devices(devices):
 
 
 def _hugepages(pages):
-    if pages is None:
-        return []
-    if not isinstance(pages, list):
-        raise InputError("preflight_hugepages", pages, "must be a list of {size: 2M|1G, node, count}")
     out = []
-    for index, raw in enumerate(pages):
-        path = f"preflight_hugepages[{index}]"
-        if not isinstance(raw, dict):
-            raise InputError(path, raw, "must be a dictionary with size, node and count")
+    for path, raw in _dict_items(
+        pages,
+        "preflight_hugepages",
+        "must be a list of {size: 2M|1G, node, count}",
+        "must be a dictionary with size, node and count",
+    ):
         size = raw.get("size")
         if size not in PAGE_SIZES_KB:
             raise InputError(f"{path}.size", size, "must be 2M or 1G")
@@ -149,12 +158,8 @@ def _kib(value):
     return f"{value // 1024} MiB" if value < 1048576 else f"{value / 1048576:.1f} GiB"
 
 
-def evaluate(host, requests, policy=None):
-    """host_info facts + requests + policy -> the report (see RETURN). Raises InputError for bad input."""
-    if not isinstance(host, dict) or "nics" not in host or "numa" not in host:
-        raise InputError("host", type(host).__name__, "must be the registered result of dpvs.cluster.host_info")
-    requests = requests or {}
-    policy = _policy(policy)
+def _requests(requests):
+    """Validate the role requests -> ``{devices, pages, kmods, build, noiommu, expected, share}``."""
     devices = _devices(requests.get("devices"))
     pages = _hugepages(requests.get("hugepages"))
     kmods = [str(name) for name in requests.get("kmods") or []]
@@ -170,34 +175,44 @@ def evaluate(host, requests, policy=None):
         share = -1.0
     if not 0 < share <= 1:
         raise InputError("preflight_hugepages_max_share", requests.get("hugepages_max_share"), "must be in (0, 1]")
+    return {
+        "devices": devices,
+        "pages": pages,
+        "kmods": kmods,
+        "build": build,
+        "noiommu": noiommu,
+        "expected": expected,
+        "share": share,
+    }
 
-    problems = {name: [] for name in CHECK_ORDER}
-    notes = {name: [] for name in CHECK_ORDER}
-    nics = host["nics"]
-    numa = host["numa"]
-    node_count = numa.get("node_count") or 0
-    cpu = host.get("cpu") or {}
 
-    # devices and the management NIC
+def _carries_management(nic):
+    """Whether the NIC carries the Ansible connection or a default route."""
+    return nic.get("connection") or nic.get("default_route_ipv4") or nic.get("default_route_ipv6")
+
+
+def _check_missing_device(device, nic, where, problems):
+    """A requested NIC that is absent or has no PCI function."""
+    problems["devices"].append(
+        f"{where}: {device['raw']} is not a PCI network function of this host"
+        + (" (a virtual interface)" if nic is not None else "")
+    )
+    if nic is not None and _carries_management(nic):
+        problems["management_nic"].append(f"{where}: {device['raw']} carries the Ansible connection or a default route")
+
+
+def _check_devices(host, req, problems, notes):
+    """The ``devices`` and ``management_nic`` checks; returns ``(label, nic, device)`` per NIC to bind to DPDK."""
     bound = []
-    for device in devices:
-        nic = _find(nics, device)
+    for device in req["devices"]:
+        nic = _find(host["nics"], device)
         where = f"{device['path']}.{device['key']}"
         if nic is None or not nic.get("pci_address"):
-            problems["devices"].append(
-                f"{where}: {device['raw']} is not a PCI network function of this host"
-                + (" (a virtual interface)" if nic is not None else "")
-            )
-            if nic is not None and (
-                nic.get("connection") or nic.get("default_route_ipv4") or nic.get("default_route_ipv6")
-            ):
-                problems["management_nic"].append(
-                    f"{where}: {device['raw']} carries the Ansible connection or a default route"
-                )
+            _check_missing_device(device, nic, where, problems)
             continue
         label = f"{where}: {device['raw']} ({nic['pci_address']}{', ' + nic['name'] if nic.get('name') else ''})"
         to_dpdk = device["driver"] in DPDK_DRIVERS
-        if nic.get("connection") or nic.get("default_route_ipv4") or nic.get("default_route_ipv6"):
+        if _carries_management(nic):
             what = "the Ansible connection" if nic.get("connection") else "a default route"
             problems["management_nic"].append(f"{label} carries {what}: never rebind it")
         if to_dpdk and nic.get("vendor_id") == MELLANOX_VENDOR:
@@ -207,14 +222,18 @@ def evaluate(host, requests, policy=None):
             )
         if to_dpdk:
             bound.append((label, nic, device))
-    if devices and not problems["devices"]:
-        notes["devices"].append(f"{len(devices)} NIC(s) found")
+    if req["devices"] and not problems["devices"]:
+        notes["devices"].append(f"{len(req['devices'])} NIC(s) found")
+    return bound
 
-    # CPU
+
+def _check_cpu(host, req, problems):
+    """The ``cpu_flags`` (DPDK's flags, 1G pages) and ``hyperthreading`` checks."""
+    cpu = host.get("cpu") or {}
     missing = list(cpu.get("dpdk_missing_flags") or [])
     if missing:
         problems["cpu_flags"].append("DPDK needs " + ", ".join(missing))
-    one_g = [item for item in pages if item["size"] == "1G" and item["count"] > 0]
+    one_g = [item for item in req["pages"] if item["size"] == "1G" and item["count"] > 0]
     if one_g:
         if not (cpu.get("dpdk_optional_flags") or {}).get("pdpe1gb"):
             problems["cpu_flags"].append(f"{one_g[0]['path']}.size: 1G pages requested but the CPU lacks pdpe1gb")
@@ -225,7 +244,11 @@ def evaluate(host, requests, policy=None):
             f"{cpu.get('threads_per_core')} threads per core: a DPVS worker shares its core with a sibling"
         )
 
-    # NUMA
+
+def _check_numa(host, req, problems, notes):
+    """The ``numa`` check: NUMA switched off or fewer nodes than expected."""
+    node_count = host["numa"].get("node_count") or 0
+    expected = req["expected"]
     cmdline = (host.get("kernel") or {}).get("cmdline_args") or []
     if "numa=off" in cmdline:
         problems["numa"].append("numa=off on the kernel command line")
@@ -236,33 +259,41 @@ def evaluate(host, requests, policy=None):
         )
     if not problems["numa"]:
         notes["numa"].append(f"{node_count} node(s)")
+
+
+def _check_nic_numa(host, bound, problems, notes):
+    """The ``nic_numa`` check: a NIC to bind without a NUMA node on a multi-node host."""
+    node_count = host["numa"].get("node_count") or 0
     for label, nic, _device in bound:
         node = nic.get("numa_node")
-        if node is None or node < 0:
-            if node_count > 1:
-                problems["nic_numa"].append(
-                    f"{label} reports NUMA node {node} on a {node_count}-node host: DPVS refuses it;"
-                    " fix the firmware/ACPI or give numa_node in the inventory"
-                )
-            else:
-                notes["nic_numa"].append(f"{label} on node {node}, one-node host")
-
-    # IOMMU
-    iommu = host.get("iommu") or {}
-    wants_vfio = "vfio-pci" in kmods or any(device["driver"] == "vfio-pci" for device in devices)
-    if wants_vfio and not iommu.get("enabled"):
-        if noiommu:
-            notes["iommu"].append("vfio-pci in no-IOMMU mode (unsafe: no DMA isolation)")
-        else:
-            problems["iommu"].append(
-                "vfio-pci requested but no IOMMU is active (intel_iommu=on / amd_iommu=on and VT-d/AMD-Vi in the"
-                " BIOS); or set dpdk_kmods_vfio_noiommu: true, or use igb_uio/uio_pci_generic"
+        if node is not None and node >= 0:
+            continue
+        if node_count > 1:
+            problems["nic_numa"].append(
+                f"{label} reports NUMA node {node} on a {node_count}-node host: DPVS refuses it;"
+                " fix the firmware/ACPI or give numa_node in the inventory"
             )
+        else:
+            notes["nic_numa"].append(f"{label} on node {node}, one-node host")
 
-    # hugepages against memory
-    nodes = {node["id"]: node for node in numa.get("nodes") or []}
-    if not nodes:
-        nodes = {0: {"id": 0, "memory_total_kb": (host.get("memory") or {}).get("total_kb")}}
+
+def _check_iommu(host, req, problems, notes):
+    """The ``iommu`` check: vfio-pci wanted without an active IOMMU."""
+    iommu = host.get("iommu") or {}
+    wants_vfio = "vfio-pci" in req["kmods"] or any(device["driver"] == "vfio-pci" for device in req["devices"])
+    if not wants_vfio or iommu.get("enabled"):
+        return
+    if req["noiommu"]:
+        notes["iommu"].append("vfio-pci in no-IOMMU mode (unsafe: no DMA isolation)")
+    else:
+        problems["iommu"].append(
+            "vfio-pci requested but no IOMMU is active (intel_iommu=on / amd_iommu=on and VT-d/AMD-Vi in the"
+            " BIOS); or set dpdk_kmods_vfio_noiommu: true, or use igb_uio/uio_pci_generic"
+        )
+
+
+def _hugepages_per_node(pages, nodes, problems):
+    """``{node or None: [KiB requested, [paths]]}``; a request for a node the host lacks is a problem."""
     per_node = {}
     for item in pages:
         if item["node"] is not None and item["node"] not in nodes:
@@ -275,8 +306,19 @@ def evaluate(host, requests, policy=None):
         per_node.setdefault(key, [0, []])
         per_node[key][0] += item["count"] * PAGE_SIZES_KB[item["size"]]
         per_node[key][1].append(item["path"])
+    return per_node
+
+
+def _check_hugepages_memory(host, req, problems, notes):
+    """The ``hugepages_memory`` check: the pages requested per node against the node's memory."""
+    share = req["share"]
+    host_total = (host.get("memory") or {}).get("total_kb")
+    nodes = {node["id"]: node for node in host["numa"].get("nodes") or []}
+    if not nodes:
+        nodes = {0: {"id": 0, "memory_total_kb": host_total}}
+    per_node = _hugepages_per_node(req["pages"], nodes, problems)
     for key, (need, paths) in sorted(per_node.items(), key=lambda entry: -1 if entry[0] is None else entry[0]):
-        total = ((host.get("memory") or {}).get("total_kb") if key is None else nodes[key].get("memory_total_kb")) or 0
+        total = (host_total if key is None else nodes[key].get("memory_total_kb")) or 0
         where = "the host" if key is None else f"NUMA node {key}"
         if need > total * share:
             problems["hugepages_memory"].append(
@@ -286,42 +328,74 @@ def evaluate(host, requests, policy=None):
         elif need:
             notes["hugepages_memory"].append(f"{where}: {_kib(need)} of {_kib(total)}")
 
-    # kernel headers for module builds
+
+def _check_kernel_headers(host, req, problems):
+    """The ``kernel_headers`` check: module builds need the running kernel's headers."""
     kernel = host.get("kernel") or {}
-    if build and not kernel.get("headers"):
+    if req["build"] and not kernel.get("headers"):
         problems["kernel_headers"].append(
-            f"building {', '.join(build)} needs the headers of the running kernel {kernel.get('release')}"
+            f"building {', '.join(req['build'])} needs the headers of the running kernel {kernel.get('release')}"
             f" ({kernel.get('headers_path')} is missing: install linux-headers-{kernel.get('release')}"
             f" or kernel-devel-{kernel.get('release')})"
         )
 
-    # Mellanox NICs that stay on mlx5_core
-    for nic in nics:
+
+def _check_mellanox(host, problems):
+    """The ``mellanox`` check: Mellanox NICs stay on mlx5_core."""
+    for nic in host["nics"]:
         if nic.get("vendor_id") == MELLANOX_VENDOR:
             problems["mellanox"].append(
                 f"{nic['pci_address']} {nic.get('name') or ''} is a Mellanox NIC: leave it on mlx5_core (bifurcated);"
                 " DPDK uses it through the mlx5 PMD, which needs rdma-core/OFED"
             )
 
-    checks, failed, warned = [], [], []
-    for name in CHECK_ORDER:
-        rule = "fail" if name in FIXED_FAIL else policy[name]
-        if problems[name]:
-            status = {"fail": "fail", "warn": "warn", "ignore": "ignored"}[rule]
-            detail = "; ".join(problems[name])
-        else:
-            status = "pass"
-            detail = "; ".join(notes[name]) or "ok"
-        if status == "fail":
-            failed.append(name)
-        elif status == "warn":
-            warned.append(name)
-        checks.append({"check": name, "status": status, "policy": rule, "detail": detail})
+
+def _check_result(name, rule, problems, notes):
+    """One row of ``checks``: the status the policy gives the check's problems, or pass with its notes."""
+    if problems:
+        status = {"fail": "fail", "warn": "warn", "ignore": "ignored"}[rule]
+        detail = "; ".join(problems)
+    else:
+        status = "pass"
+        detail = "; ".join(notes) or "ok"
+    return {"check": name, "status": status, "policy": rule, "detail": detail}
+
+
+def _report(checks):
+    """The checks with the names of the failed and warned ones, and the aligned text table."""
     width = max(len(name) for name in CHECK_ORDER)
     table = [f"{'check'.ljust(width)}  status   detail"] + [
         f"{item['check'].ljust(width)}  {item['status'].ljust(7)}  {item['detail']}" for item in checks
     ]
-    return {"checks": checks, "failed": failed, "warned": warned, "table": table}
+    return {
+        "checks": checks,
+        "failed": [item["check"] for item in checks if item["status"] == "fail"],
+        "warned": [item["check"] for item in checks if item["status"] == "warn"],
+        "table": table,
+    }
+
+
+def evaluate(host, requests, policy=None):
+    """host_info facts + requests + policy -> the report (see RETURN). Raises InputError for bad input."""
+    if not isinstance(host, dict) or "nics" not in host or "numa" not in host:
+        raise InputError("host", type(host).__name__, "must be the registered result of dpvs.cluster.host_info")
+    policy = _policy(policy)
+    req = _requests(requests or {})
+    problems = {name: [] for name in CHECK_ORDER}
+    notes = {name: [] for name in CHECK_ORDER}
+    bound = _check_devices(host, req, problems, notes)
+    _check_cpu(host, req, problems)
+    _check_numa(host, req, problems, notes)
+    _check_nic_numa(host, bound, problems, notes)
+    _check_iommu(host, req, problems, notes)
+    _check_hugepages_memory(host, req, problems, notes)
+    _check_kernel_headers(host, req, problems)
+    _check_mellanox(host, problems)
+    checks = [
+        _check_result(name, "fail" if name in FIXED_FAIL else policy[name], problems[name], notes[name])
+        for name in CHECK_ORDER
+    ]
+    return _report(checks)
 
 
 def nic_map(host):

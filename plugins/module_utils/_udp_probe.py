@@ -75,69 +75,106 @@ def _drain(sock, counters, stats):
             entry["seen"].add(answer[1])
 
 
+class _Burst:
+    """The sockets, counters and clock of one probe; :func:`probe` drives it."""
+
+    def __init__(self, host, ports, size, clock):
+        self.host = host
+        self.ports = ports
+        self.size = size
+        self.clock = clock
+        self.selector = selectors.DefaultSelector()
+        self.sockets = {}
+        self.counters = {
+            port: {"sent": 0, "send_errors": 0, "seen": set(), "duplicates": 0, "reply_sources": set()}
+            for port in ports
+        }
+        self.stats = {"receive_errors": 0, "foreign": 0, "last_error": None}
+
+    def open(self, bind_address):
+        """One non-blocking socket per port, registered for reading."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        for port in self.ports:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            if bind_address:
+                sock.bind((bind_address, 0))
+            self.sockets[port] = sock
+            self.selector.register(sock, selectors.EVENT_READ, port)
+
+    def close(self):
+        self.selector.close()
+        for sock in self.sockets.values():
+            sock.close()
+
+    def receive(self, wait):
+        """Drain the sockets that have answers within ``wait`` seconds."""
+        for key, _events in self.selector.select(wait):
+            _drain(key.fileobj, self.counters, self.stats)
+
+    def send_one(self, port, seq):
+        counter = self.counters[port]
+        try:
+            self.sockets[port].sendto(payload(port, seq, self.size), (self.host, port))
+            counter["sent"] += 1
+        except (BlockingIOError, InterruptedError):
+            counter["send_errors"] += 1
+        except OSError as exc:
+            counter["send_errors"] += 1
+            self.stats["last_error"] = str(exc)
+
+    def send(self, count, rate):
+        """``count`` datagrams per port, paced to ``rate`` per second (0: unpaced), reading answers meanwhile."""
+        interval = 1.0 / rate if rate else 0.0
+        next_send = self.clock()
+        for seq in range(count):
+            for port in self.ports:
+                if interval:
+                    delay = next_send - self.clock()
+                    if delay > 0:
+                        self.receive(delay)
+                    next_send += interval
+                self.send_one(port, seq)
+            self.receive(0)
+
+    def wait(self, timeout):
+        """Read answers until every datagram is answered or ``timeout`` seconds have passed."""
+        deadline = self.clock() + timeout
+        while self.clock() < deadline:
+            if all(len(entry["seen"]) == entry["sent"] for entry in self.counters.values()):
+                break
+            self.receive(max(0.0, min(0.1, deadline - self.clock())))
+
+    def per_port(self):
+        return {
+            str(port): {
+                "sent": entry["sent"],
+                "send_errors": entry["send_errors"],
+                "answered": len(entry["seen"]),
+                "lost": entry["sent"] - len(entry["seen"]),
+                "duplicates": entry["duplicates"],
+                "reply_sources": sorted(entry["reply_sources"]),
+            }
+            for port, entry in self.counters.items()
+        }
+
+
 def probe(host, ports, count=100, size=64, rate=10000, timeout=2.0, bind_address=None, clock=time.monotonic):
     """Send ``count`` datagrams to every port of ``host``; wait up to ``timeout`` s after the last.
 
     ``rate`` is datagrams per second over all ports (0: as fast as the sockets take them).
     Returns totals and per-port ``sent``, ``answered``, ``lost``, ``duplicates``, ``reply_sources``.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    selector = selectors.DefaultSelector()
-    sockets = {}
-    counters = {
-        port: {"sent": 0, "send_errors": 0, "seen": set(), "duplicates": 0, "reply_sources": set()} for port in ports
-    }
-    stats = {"receive_errors": 0, "foreign": 0, "last_error": None}
+    burst = _Burst(host, ports, size, clock)
     started = clock()
     try:
-        for port in ports:
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sock.setblocking(False)
-            if bind_address:
-                sock.bind((bind_address, 0))
-            sockets[port] = sock
-            selector.register(sock, selectors.EVENT_READ, port)
-        interval = 1.0 / rate if rate else 0.0
-        next_send = clock()
-        for seq in range(count):
-            for port in ports:
-                if interval:
-                    delay = next_send - clock()
-                    if delay > 0:
-                        for key, _events in selector.select(delay):
-                            _drain(key.fileobj, counters, stats)
-                    next_send += interval
-                try:
-                    sockets[port].sendto(payload(port, seq, size), (host, port))
-                    counters[port]["sent"] += 1
-                except (BlockingIOError, InterruptedError):
-                    counters[port]["send_errors"] += 1
-                except OSError as exc:
-                    counters[port]["send_errors"] += 1
-                    stats["last_error"] = str(exc)
-            for key, _events in selector.select(0):
-                _drain(key.fileobj, counters, stats)
+        burst.open(bind_address)
+        burst.send(count, rate)
         sending = clock() - started
-        deadline = clock() + timeout
-        while clock() < deadline:
-            if all(len(entry["seen"]) == entry["sent"] for entry in counters.values()):
-                break
-            for key, _events in selector.select(max(0.0, min(0.1, deadline - clock()))):
-                _drain(key.fileobj, counters, stats)
+        burst.wait(timeout)
     finally:
-        selector.close()
-        for sock in sockets.values():
-            sock.close()
-    per_port = {}
-    for port, entry in counters.items():
-        per_port[str(port)] = {
-            "sent": entry["sent"],
-            "send_errors": entry["send_errors"],
-            "answered": len(entry["seen"]),
-            "lost": entry["sent"] - len(entry["seen"]),
-            "duplicates": entry["duplicates"],
-            "reply_sources": sorted(entry["reply_sources"]),
-        }
+        burst.close()
+    per_port = burst.per_port()
     sent = sum(entry["sent"] for entry in per_port.values())
     answered = sum(entry["answered"] for entry in per_port.values())
     return {
@@ -146,9 +183,9 @@ def probe(host, ports, count=100, size=64, rate=10000, timeout=2.0, bind_address
         "answered": answered,
         "lost": sent - answered,
         "send_errors": sum(entry["send_errors"] for entry in per_port.values()),
-        "receive_errors": stats["receive_errors"],
-        "foreign": stats["foreign"],
-        "last_error": stats["last_error"],
+        "receive_errors": burst.stats["receive_errors"],
+        "foreign": burst.stats["foreign"],
+        "last_error": burst.stats["last_error"],
         "reply_sources": sorted({source for entry in per_port.values() for source in entry["reply_sources"]}),
         "ports": per_port,
         "sending_seconds": round(sending, 3),

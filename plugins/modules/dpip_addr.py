@@ -189,30 +189,19 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_state import module_main
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_state import dpip_argument_spec, module_main
 
-ARGUMENT_SPEC = dict(
-    addresses=dict(
-        type="list",
-        elements="dict",
-        default=[],
-        options=dict(
-            address=dict(type="str", required=True),
-            dev=dict(type="str", required=True),
-            scope=dict(type="str", choices=["host", "link", "global", "site"]),
-            sapool=dict(type="bool", default=False),
-            broadcast=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
+ARGUMENT_SPEC = dpip_argument_spec(
+    "addresses",
+    dict(
+        address=dict(type="str", required=True),
+        dev=dict(type="str", required=True),
+        scope=dict(type="str", choices=["host", "link", "global", "site"]),
+        sapool=dict(type="bool", default=False),
+        broadcast=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
     ),
-    purge=dict(type="bool", default=False),
-    purge_max=dict(type="int", default=20),
-    purge_all=dict(type="bool", default=False),
-    option_names=dict(type="dict", default={}),
-    purge_devices=dict(type="list", elements="str", default=[]),
     purge_sapool=dict(type="bool", default=False),
-    ipc_file=dict(type="path"),
-    dpip_path=dict(type="str", default="dpip"),
 )
 
 

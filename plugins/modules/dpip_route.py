@@ -195,32 +195,21 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_state import module_main
+from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_state import dpip_argument_spec, module_main
 
-ARGUMENT_SPEC = dict(
-    routes=dict(
-        type="list",
-        elements="dict",
-        default=[],
-        options=dict(
-            prefix=dict(type="str", required=True),
-            family=dict(type="str", choices=["inet", "inet6"]),
-            dev=dict(type="str", required=True),
-            via=dict(type="str"),
-            src=dict(type="str"),
-            scope=dict(type="str", choices=["host", "link", "global", "kni_host"]),
-            mtu=dict(type="int"),
-            metric=dict(type="int"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
+ARGUMENT_SPEC = dpip_argument_spec(
+    "routes",
+    dict(
+        prefix=dict(type="str", required=True),
+        family=dict(type="str", choices=["inet", "inet6"]),
+        dev=dict(type="str", required=True),
+        via=dict(type="str"),
+        src=dict(type="str"),
+        scope=dict(type="str", choices=["host", "link", "global", "kni_host"]),
+        mtu=dict(type="int"),
+        metric=dict(type="int"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
     ),
-    purge=dict(type="bool", default=False),
-    purge_max=dict(type="int", default=20),
-    purge_all=dict(type="bool", default=False),
-    option_names=dict(type="dict", default={}),
-    purge_devices=dict(type="list", elements="str", default=[]),
-    ipc_file=dict(type="path"),
-    dpip_path=dict(type="str", default="dpip"),
 )
 
 

@@ -215,51 +215,68 @@ def merge_laddrs(services, laddrs, read_service):
     return services
 
 
+def _vlans(runner, dpip, links):
+    """The VLAN devices of every listed link (``dpip vlan show link DEV``, printed on STDERR)."""
+    vlans = []
+    for link in links:
+        if any(vlan["name"] == link["name"] for vlan in vlans):
+            continue  # a VLAN device listed by link show: it has no VLANs of its own
+        vlans.extend(parse_vlan_show(_read(runner, [dpip, "vlan", "show", "link", link["name"]])[2]))
+    return vlans
+
+
+def _gather_dpip(runner, dpip, subsets, result):
+    """The dpip tables of ``subsets`` into ``result``."""
+    if "links" in subsets or "vlans" in subsets:
+        links = parse_link_show(_read(runner, [dpip, "link", "show"])[1])
+        if "links" in subsets:
+            result["links"] = links
+    if "addresses" in subsets:
+        result["addresses"] = parse_addr_show(_read(runner, [dpip, "-s", "addr", "show"])[1], sapool_visible=True)
+    if "routes" in subsets:
+        result["routes"] = parse_route_show(_read(runner, [dpip, "route", "show"])[1]) + parse_route6_show(
+            _read(runner, [dpip, "-6", "route", "show"])[1]
+        )
+    if "neighbours" in subsets:
+        result["neighbours"] = parse_neigh_show(_read(runner, [dpip, "neigh", "show"])[1])
+    if "vlans" in subsets:
+        result["vlans"] = _vlans(runner, dpip, links)
+
+
+def _services(runner, ipvsadm, services, with_laddrs):
+    """The services of ``ipvsadm -ln``, each with its ``laddrs`` (None unless ``with_laddrs``)."""
+    if not with_laddrs:
+        for service in services:
+            service["laddrs"] = None
+        return services
+    laddrs = parse_laddrs(_read(runner, [ipvsadm, "-G"])[1])
+
+    def read_service(service):
+        argv = [ipvsadm, "-G", SERVICE_SWITCH[service["protocol"]], _service_text(service)]
+        return parse_laddrs(_read(runner, argv)[1])
+
+    return merge_laddrs(services, laddrs, read_service)
+
+
+def _gather(runner, dpip, ipvsadm, subsets, result):
+    """Every requested table into ``result`` (``ipvsadm -ln`` first, for the version)."""
+    if subsets & IPVSADM_SUBSETS:
+        listing = parse_list(_read(runner, [ipvsadm, "-ln"])[1])
+        result["version"] = listing["version"]
+    _gather_dpip(runner, dpip, subsets, result)
+    if "services" in subsets or "laddrs" in subsets:
+        result["services"] = _services(runner, ipvsadm, listing["services"], "laddrs" in subsets)
+    if "stats" in subsets:
+        result["stats"] = parse_list_stats(_read(runner, [ipvsadm, "-ln", "--stats", "--exact"])[1])["services"]
+
+
 def gather(runner, dpip, ipvsadm, subsets):
     """Read the requested tables. Returns the result dict (``running`` False when the daemon is down)."""
     result = {"changed": False, "running": False, "version": None}
     for key in RESULT_KEYS:
         result[key] = None
     try:
-        if subsets & IPVSADM_SUBSETS:
-            listing = parse_list(_read(runner, [ipvsadm, "-ln"])[1])
-            result["version"] = listing["version"]
-        if "links" in subsets or "vlans" in subsets:
-            links = parse_link_show(_read(runner, [dpip, "link", "show"])[1])
-            if "links" in subsets:
-                result["links"] = links
-        if "addresses" in subsets:
-            result["addresses"] = parse_addr_show(_read(runner, [dpip, "-s", "addr", "show"])[1], sapool_visible=True)
-        if "routes" in subsets:
-            result["routes"] = parse_route_show(_read(runner, [dpip, "route", "show"])[1]) + parse_route6_show(
-                _read(runner, [dpip, "-6", "route", "show"])[1]
-            )
-        if "neighbours" in subsets:
-            result["neighbours"] = parse_neigh_show(_read(runner, [dpip, "neigh", "show"])[1])
-        if "vlans" in subsets:
-            vlans = []
-            for link in links:
-                if any(vlan["name"] == link["name"] for vlan in vlans):
-                    continue  # a VLAN device listed by link show: it has no VLANs of its own
-                # dpip vlan show prints on STDERR
-                vlans.extend(parse_vlan_show(_read(runner, [dpip, "vlan", "show", "link", link["name"]])[2]))
-            result["vlans"] = vlans
-        if "services" in subsets or "laddrs" in subsets:
-            services = listing["services"]
-            if "laddrs" in subsets:
-                laddrs = parse_laddrs(_read(runner, [ipvsadm, "-G"])[1])
-
-                def read_service(service):
-                    argv = [ipvsadm, "-G", SERVICE_SWITCH[service["protocol"]], _service_text(service)]
-                    return parse_laddrs(_read(runner, argv)[1])
-
-                merge_laddrs(services, laddrs, read_service)
-            else:
-                for service in services:
-                    service["laddrs"] = None
-            result["services"] = services
-        if "stats" in subsets:
-            result["stats"] = parse_list_stats(_read(runner, [ipvsadm, "-ln", "--stats", "--exact"])[1])["services"]
+        _gather(runner, dpip, ipvsadm, subsets, result)
     except DaemonDownError:
         for key in [*RESULT_KEYS, "version"]:
             result[key] = None

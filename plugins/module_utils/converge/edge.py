@@ -16,9 +16,10 @@ def run_module(module, validate, run, parsers=()):
     ``run(validated)`` returns the result. Any error of the family ends in ``fail_json``
     with the fields ``errors.report`` gives; anything else is a bug and propagates."""
     names = module.params.get("option_names")
+    caught = FAMILY + tuple(pair[0] for pair in parsers)
     try:
         validated = validate(module.params)
         result = run(validated)
-    except FAMILY + tuple(pair[0] for pair in parsers) as err:
+    except caught as err:
         module.fail_json(**report(err, names, parsers))
     module.exit_json(**result)
