@@ -17,7 +17,9 @@ import os
 import jinja2
 import yaml
 from ansible.plugins.filter.core import comment
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpvs_layout, _dpvs_memory, _dpvs_model
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import layout as _dpvs_layout
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import memory as _dpvs_memory
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import model as _dpvs_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATES = os.path.join(REPO, "roles", "dpvs", "templates")

@@ -43,7 +43,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_conf import ConfError, classify_changes
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError, classify_changes
 
 
 def dpvs_conf_changes(new, old):

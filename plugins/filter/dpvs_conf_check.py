@@ -45,7 +45,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_conf import ConfError, parse_version, validate
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError, parse_version, validate
 
 
 def dpvs_conf_check(text, strict=False, version=None):

@@ -44,8 +44,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_model import conf_model
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.model import conf_model
 
 
 def dpvs_conf_model(layout, overrides=None, version="1.10.2"):

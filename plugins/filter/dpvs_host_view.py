@@ -49,7 +49,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_host import dpvs_view
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.host import dpvs_view
 
 
 def dpvs_host_view(facts, pci=None):

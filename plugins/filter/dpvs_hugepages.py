@@ -55,8 +55,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_conf import ConfError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_memory import compare, estimate
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.memory import compare, estimate
 
 
 def dpvs_hugepages(conf_text, layout, lip_count=0, host=None, margin=0.1):

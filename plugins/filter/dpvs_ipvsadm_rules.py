@@ -40,8 +40,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_persist import ipvsadm_rules
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import ipvsadm_rules
 
 
 def dpvs_ipvsadm_rules(services):

@@ -88,8 +88,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_layout import layout
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout
 
 
 def dpvs_layout(nics, host, *args, **kwargs):

@@ -43,8 +43,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_persist import dpip_state
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import dpip_state
 
 
 def dpvs_state_file(items, kind):

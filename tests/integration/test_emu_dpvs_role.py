@@ -22,7 +22,7 @@ from test_emu_seed001 import assert_seed_state
 
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import dpvs_shapes
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpvs_conf
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import conf as _dpvs_conf
 
 pytestmark = pytest.mark.parallel_safe
 

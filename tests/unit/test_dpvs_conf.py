@@ -8,16 +8,16 @@ import sys
 import pytest
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_conf_changes import FilterModule as ChangesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_conf_check import FilterModule as CheckFilter
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpvs_conf
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_conf import (
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import conf as _dpvs_conf
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import (
     ConfError,
     classify_changes,
     parse,
     validate,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_layout import layout
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_model import DEFAULTS, conf_model
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.model import DEFAULTS, conf_model
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dpvs_shapes
@@ -25,7 +25,7 @@ import dpvs_shapes
 REPO = dpvs_shapes.REPO
 LAB = dpvs_shapes.SHAPES["lab-vdev-1node"]
 SEED = dpvs_shapes.SHAPES["seed001-2nodes-4nics"]
-CHECKER = os.path.join(REPO, "plugins", "module_utils", "_dpvs_conf.py")
+CHECKER = os.path.join(REPO, "plugins", "module_utils", "dpvs_conf", "conf.py")
 
 
 def lab_text():

@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dpvs_shapes
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpvs_conf
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_layout import pci_sort_key
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import conf as _dpvs_conf
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import pci_sort_key
 
 SHARED = os.environ.get("DPVS_SHARED", os.path.join(os.path.dirname(dpvs_shapes.REPO), "shared"))
 LAB_CONF = os.path.join(SHARED, "dpvs-transcripts", "dpvs.conf.lab-v1.10.2")

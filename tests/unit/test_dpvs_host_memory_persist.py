@@ -8,10 +8,10 @@ import pytest
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_hugepages import FilterModule as HugepagesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_ipvsadm_rules import FilterModule as RulesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_state_file import FilterModule as StateFilter
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpvs_memory as memory
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_host import dpvs_view
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_persist import dpip_state, ipvsadm_rules
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import memory
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.host import dpvs_view
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import dpip_state, ipvsadm_rules
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dpvs_shapes

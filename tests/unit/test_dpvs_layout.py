@@ -5,8 +5,8 @@ import copy
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_layout import FilterModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_layout import layout
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout
 
 
 def host(nodes, isolated=(), pci=None):

@@ -29,7 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpvs_conf import find, parse, value_of
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import find, parse, value_of
 
 MIB = 1024 * 1024
 MBUF_BYTES = 2048 + 128 + 128 + 64  # RTE_MBUF_DEFAULT_BUF_SIZE + struct rte_mbuf + mempool hdr
