@@ -9,10 +9,12 @@ One code path for the ``dpdk_devbind`` module and the boot-time applier (``dpvs-
   tests point at a fake kernel);
 * :func:`resolve` validates the requested devices (selectors, drivers, Mellanox, management NIC)
   and raises :class:`InputError` before anything changes;
-* :func:`plan` turns live state + requests (+ the state file) into per-NIC steps of actions;
-* :func:`apply` runs them in order (link down, ``driver_override``, unbind, ``drivers_probe``),
+* :func:`plan_steps` turns live state + requests (+ the state file) into per-NIC steps of actions;
+* :func:`apply_steps` runs them in order (link down, ``driver_override``, unbind, ``drivers_probe``),
   reads the driver back, and on a failed bind clears the override and re-probes so that the NIC
-  returns to its kernel driver; :class:`BindError` carries what was applied.
+  returns to its kernel driver; :class:`BindError` carries what was applied;
+* :class:`BindingTable` states them for the converge core (``converge.core.converge``: read,
+  plan, apply unless check mode, read back, report), which :func:`run` runs.
 
 Kernel semantics used (Documentation/ABI/testing/sysfs-bus-pci): a driver named in
 ``driver_override`` is the only one that may bind the device; writing ``"\\n"`` clears it (an
@@ -20,9 +22,10 @@ empty write is no write at all); ``/sys/bus/pci/drivers_probe`` re-runs the matc
 ``drivers/<drv>/unbind`` detaches it. ``drivers_probe`` does not report a driver that refused the
 device, hence the read-back.
 
-Stdlib only (with its three siblings ``_host_facts``, ``_inputs``, ``_runner``): the devbind role
-copies the four files to ``/usr/local/lib/dpvs-cluster/ansible_collections/dpvs/cluster/plugins/
-module_utils/`` and the boot entry point imports :func:`boot_main` from there.
+Stdlib only (with its siblings ``_host_facts``, ``_inputs``, ``_runner``, ``_purge_guard`` and the
+``converge`` package but ``edge``): the devbind role copies them (``__devbind_module_utils``) to
+``/usr/local/lib/dpvs-cluster/ansible_collections/dpvs/cluster/plugins/module_utils/`` and the boot
+entry point imports :func:`boot_main` from there.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,7 +36,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 
 from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
@@ -44,7 +46,9 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
     pci_address_of,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner, subprocess_run_command
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 DPDK_DRIVERS = ("vfio-pci", "igb_uio", "uio_pci_generic")
 KERNEL = "kernel"
@@ -67,14 +71,16 @@ IFNAME_RE = re.compile(r"^[^/\s:]{1,15}$")
 DRIVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class BindError(Exception):
-    """A change failed part-way. ``applied``: the actions that succeeded (rollback included)."""
+class BindError(errors.ApplyError):
+    """A change failed part-way. ``applied``: the actions that succeeded (rollback included);
+    ``devices``: every NIC of the plan as it is now."""
 
     def __init__(self, msg, applied, devices=None):
-        self.msg = msg
-        self.applied = applied
+        super(BindError, self).__init__(msg, applied, {}, dpvs_errors=[])
         self.devices = devices or []
-        super(BindError, self).__init__(msg)
+
+    def fields(self):
+        return dict(msg=self.msg, applied=self.applied, devices=self.devices)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,7 +444,7 @@ def _bind_actions(function, target, restore, link_down, ip):
     return actions
 
 
-def plan(
+def plan_steps(
     functions, requests, recorded, link_down=True, restore_unlisted=False, ip="ip", modules=None, io=None, nic_map=None
 ):
     """Steps that make the NICs what ``requests`` says; the state file's new content.
@@ -578,7 +584,7 @@ def _rollback(io, runner, step, function, ip):
     return done
 
 
-def apply(io, runner, functions, steps, ip="ip"):
+def apply_steps(io, runner, functions, steps, ip="ip"):
     """Run every step's actions in order; read each NIC's driver back.
 
     Returns the actions applied. On a failure: rolls the failing NIC back (kernel driver) and
@@ -646,6 +652,129 @@ def public_actions(steps):
     return [action for step in steps for action in step["actions"]]
 
 
+class BindingTable(core.Table):
+    """The PCI network functions' drivers and the state file, for the converge core.
+
+    ``read``: the state file, the NIC map and the functions in sysfs. ``plan``: validates the
+    requested devices against them (:func:`resolve`, :class:`InputError` before any change) and
+    plans per-NIC steps (:func:`plan_steps`); the plan's actions are the steps' actions, then
+    the state file's write when anything changes (the record alone may). ``apply``: the steps
+    (:func:`apply_steps`: each NIC's driver is read back there, and a NIC that did not bind is
+    rolled back before :class:`BindError`), then the record of what is bound. The state after
+    is ``devices`` (read again from sysfs after a real run); ``commands`` are the commands
+    (``argv`` lists) among the actions.
+    """
+
+    def __init__(
+        self,
+        io,
+        runner,
+        devices,
+        state_file,
+        nic_map_file=None,
+        force=False,
+        restore_unlisted=False,
+        link_down=True,
+        protected=None,
+        modules=None,
+        ip="ip",
+    ):
+        self.io = io
+        self.runner = runner
+        self.devices = devices
+        self.state_file = state_file
+        self.nic_map_file = nic_map_file
+        self.force = force
+        self.restore_unlisted = restore_unlisted
+        self.link_down = link_down
+        self.protected = protected
+        self.modules = modules
+        self.ip = ip
+
+    def read(self):
+        recorded = state_devices(read_json(self.state_file, "state_file"))
+        nic_map_data = read_json(self.nic_map_file, "nic_map") if self.nic_map_file else {}
+        nic_map = nic_map_data.get("nics") if isinstance(nic_map_data.get("nics"), dict) else {}
+        return {"recorded": recorded, "nic_map": nic_map, "functions": read_functions(self.io)}
+
+    def plan(self, live):
+        functions, recorded, nic_map = live["functions"], live["recorded"], live["nic_map"]
+        requests = resolve(
+            self.devices, functions, self.io, recorded, nic_map, self.protected, self.modules, self.force
+        )
+        steps, new_recorded = plan_steps(
+            functions,
+            requests,
+            recorded,
+            self.link_down,
+            self.restore_unlisted,
+            self.ip,
+            self.modules,
+            self.io,
+            nic_map,
+        )
+        public = public_actions(steps)
+        actions = [
+            Action(
+                a["cmd"] if a["op"] == "command" else [],
+                a["why"],
+                tool="ip" if a["op"] == "command" else "sysfs",
+                op=a["op"],
+                data=a,
+            )
+            for a in public
+        ]
+        if changed(steps, recorded, new_recorded):
+            actions.append(Action([], f"record the bindings in {self.state_file}", tool="state_file", op="write"))
+        return Plan(
+            actions,
+            expected=new_recorded,
+            steps=steps,
+            recorded=recorded,
+            functions=functions,
+            public=public,
+            # before the run: apply sets each step's driver_after to the driver read back
+            diff=diff([step for step in steps if step["actions"]]),
+        )
+
+    def planned(self, plan):
+        return [action.argv for action in plan if action.op == "command"]
+
+    def apply(self, plan):
+        steps, recorded, new_recorded = plan.facts["steps"], plan.facts["recorded"], plan.expected
+        try:
+            apply_steps(self.io, self.runner, plan.facts["functions"], steps, self.ip)
+        except BindError as exc:
+            # the record: what is bound now (the NICs before the failure), the old entry of the failed one
+            failed = set()
+            for step in steps:
+                if not step["actions"]:
+                    continue
+                now = _read_driver(self.io, step["pci"])
+                if not _bound(step, now):
+                    failed.add(step["pci"])
+            partial = {pci: entry for pci, entry in recorded.items() if pci in failed}
+            partial.update({pci: entry for pci, entry in new_recorded.items() if pci not in failed})
+            write_state(self.state_file, partial)
+            exc.devices = result_devices(steps, self.io)
+            raise
+        write_state(self.state_file, new_recorded)
+        return self.planned(plan)
+
+    def predict(self, live, plan):
+        return result_devices(plan.facts["steps"])
+
+    def read_back(self, plan):
+        return result_devices(plan.facts["steps"], self.io)
+
+    def verify(self, plan, after):
+        # each NIC's driver was read back by apply_steps, which rolls back and raises on a mismatch
+        return []
+
+    def report(self, after, plan):
+        return {"actions": plan.facts["public"], "diff": plan.facts["diff"], "state": plan.expected, "devices": after}
+
+
 def run(
     io,
     runner,
@@ -660,58 +789,21 @@ def run(
     modules=None,
     ip="ip",
 ):
-    """Validate, plan, apply unless ``check_mode``, record. Returns a result dict.
+    """Validate, plan, apply unless ``check_mode``, record. Returns a result dict: ``changed``,
+    ``actions``, ``commands``, ``diff`` (always: the caller drops it unless asked), ``state``,
+    ``devices``.
 
     Raises :class:`InputError` (nothing changed) or :class:`BindError` (``applied`` set; the state
     file records what was bound before the failure).
     """
-    recorded = state_devices(read_json(state_file, "state_file"))
-    nic_map_data = read_json(nic_map_file, "nic_map") if nic_map_file else {}
-    nic_map = nic_map_data.get("nics") if isinstance(nic_map_data.get("nics"), dict) else {}
-    functions = read_functions(io)
-    requests = resolve(devices, functions, io, recorded, nic_map, protected, modules, force)
-    steps, new_recorded = plan(functions, requests, recorded, link_down, restore_unlisted, ip, modules, io, nic_map)
-    is_changed = changed(steps, recorded, new_recorded)
-    result = {
-        "changed": is_changed,
-        "actions": public_actions(steps),
-        "commands": [a["cmd"] for a in public_actions(steps) if a["op"] == "command"],
-        "diff": diff([s for s in steps if s["actions"]]),
-        "state": new_recorded,
-    }
-    if check_mode or not is_changed:
-        result["devices"] = result_devices(steps)
-        return result
-    try:
-        apply(io, runner, functions, steps, ip)
-    except BindError as exc:
-        failed = set()
-        for step in steps:
-            if not step["actions"]:
-                continue
-            now = _read_driver(io, step["pci"])
-            if not _bound(step, now):
-                failed.add(step["pci"])
-        partial = {pci: entry for pci, entry in recorded.items() if pci in failed}
-        partial.update({pci: entry for pci, entry in new_recorded.items() if pci not in failed})
-        write_state(state_file, partial)
-        exc.devices = result_devices(steps, io)
-        raise
-    write_state(state_file, new_recorded)
-    result["devices"] = result_devices(steps, io)
-    return result
+    table = BindingTable(
+        io, runner, devices, state_file, nic_map_file, force, restore_unlisted, link_down, protected, modules, ip
+    )
+    return core.converge(table, check_mode)
 
 
 # ---------------------------------------------------------------------------------------------
 # Boot-time applier (dpvs-devbind.service): the same resolve/plan/apply on the recorded bindings
-
-
-def _subprocess_run_command(argv, data=None, binary_data=False, environ_update=None, check_rc=False):
-    """``AnsibleModule.run_command``'s contract over subprocess, for :class:`Runner` at boot."""
-    env = dict(os.environ)
-    env.update(environ_update or {})
-    proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 
 def boot_devices(io, recorded, runner=None):
@@ -753,7 +845,7 @@ def boot_main(argv=None, io=None, runner=None, out=None):
     args = parser.parse_args(argv)
     out = out or sys.stdout
     io = io or SysfsIO(args.root)
-    runner = runner or Runner(_subprocess_run_command)
+    runner = runner or Runner(subprocess_run_command)
     try:
         recorded = state_devices(read_json(args.state_file, "state_file"))
         devices, skipped = boot_devices(io, recorded, None if args.check else runner)
@@ -762,11 +854,8 @@ def boot_main(argv=None, io=None, runner=None, out=None):
         # force: the management NIC was refused when the binding was recorded; at boot there is
         # no Ansible connection to protect and the default route may not be up yet.
         result = run(io, runner, devices, args.state_file, None, force=True, link_down=True, check_mode=args.check)
-    except InputError as exc:
-        out.write(f"dpvs-devbind: {exc}\n")
-        return 1
-    except BindError as exc:
-        out.write(f"dpvs-devbind: {exc.msg}\n")
+    except errors.FAMILY as exc:  # bad record (InputError), a bind that failed (BindError)
+        out.write(f"dpvs-devbind: {errors.report(exc)['msg']}\n")
         return 1
     for action in result["actions"]:
         what = " ".join(action["cmd"]) if action["op"] == "command" else f"{action['path']} <- {action['value']!r}"

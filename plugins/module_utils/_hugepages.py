@@ -5,10 +5,11 @@
 
 The pools are a runtime table in sysfs (``nr_hugepages`` of
 ``/sys/devices/system/node/nodeN/hugepages/hugepages-<kB>kB`` per node, of
-``/sys/kernel/mm/hugepages/hugepages-<kB>kB`` for the whole host). One path for every run:
-**validate all input -> read the pools once -> plan (the counts that differ) -> write unless check
-mode -> read back**. The kernel allocates what it can: a write of 600 may leave 412 pages when
-memory is fragmented or short, so the read-back is what counts.
+``/sys/kernel/mm/hugepages/hugepages-<kB>kB`` for the whole host). One path for every run, the
+converge core's (:class:`HugepageTable` run by ``converge.core.converge``): **validate all input ->
+read the pools once -> plan (the counts that differ) -> write unless check mode -> read back**.
+The kernel allocates what it can: a write of 600 may leave 412 pages when memory is fragmented or
+short, so the read-back is what counts (a shortfall is the table not converging).
 
 Everything is read through :class:`HugepageFS` (a :class:`_host_facts.SysFS` that can also write)
 below a configurable root, so the unit tests run on a fake sysfs tree in a temporary directory.
@@ -27,6 +28,8 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
     _numa_facts,
 )
 from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 # The page sizes the collection manages, as users write them -> kB, as sysfs names them.
 SIZES = {"2M": 2048, "1G": 1048576}
@@ -43,23 +46,45 @@ class HugepageFS(SysFS):
             handle.write(text)
 
 
-class ShortfallError(Exception):
-    """The kernel allocated fewer pages than asked (or freed fewer)."""
+class ShortfallError(errors.NotConvergedError):
+    """The kernel allocated fewer pages than asked (or freed fewer): the read-back differs.
+
+    ``shortfalls``: the pools short (``pages`` items); ``applied``: the writes done; ``pages``:
+    every pool as read back."""
 
     def __init__(self, shortfalls, applied, pages):
         self.shortfalls = shortfalls
         self.applied = applied
         self.pages = pages
-        parts = [
-            f"{where(item['node'])} size {item['size']}: asked {item['requested']}, got {item['after']}"
-            for item in shortfalls
-        ]
+        parts = [_shortfall(item) for item in shortfalls]
         written = ", ".join(f"{where(w['node'])} {w['size']} {w['before']} -> {w['count']}" for w in applied)
         super(ShortfallError, self).__init__(
             "the kernel allocated fewer hugepages than asked (memory fragmented or in use): "
             + "; ".join(parts)
-            + f". Written: {written or 'nothing'}. The pages it did allocate are kept."
+            + f". Written: {written or 'nothing'}. The pages it did allocate are kept.",
+            parts,
+            applied,
         )
+
+    def fields(self):
+        return dict(msg=self.msg, changed=bool(self.applied), pages=self.pages, applied=self.applied)
+
+
+class WriteError(errors.ApplyError, OSError):
+    """A write of ``nr_hugepages`` failed (an ``OSError`` too, as the write's own error was):
+    ``applied`` lists the writes done before it, ``cause`` is the write's error."""
+
+    def __init__(self, cause, applied, write):
+        super(WriteError, self).__init__(
+            f"writing a hugepage count failed: {cause}", applied, write, dpvs_errors=[], cause=cause
+        )
+
+    def fields(self):
+        return dict(msg=self.msg, changed=bool(self.applied), applied=self.applied)
+
+
+def _shortfall(item):
+    return f"{where(item['node'])} size {item['size']}: asked {item['requested']}, got {item['after']}"
 
 
 def where(node):
@@ -175,86 +200,120 @@ def read_pool(fs, node, size_kb):
     return pools.get(str(size_kb), {"total": None, "free": None, "surplus": None})
 
 
-def plan(fs, entries):
-    """Read the pools once; return ``(state, writes)``.
-
-    ``state``: per entry ``{node, size, requested, before, free}``. ``writes``: the pools whose
-    count differs, decreases first (what they free may serve the increases).
-    """
-    state, writes = [], []
-    for entry in entries:
-        pool = read_pool(fs, entry["node"], entry["size_kb"])
-        state.append(
-            {
-                "node": entry["node"],
-                "size": entry["size"],
-                "requested": entry["count"],
-                "before": pool["total"],
-                "free": pool["free"],
-            }
-        )
-        if pool["total"] != entry["count"]:
-            writes.append(
-                {
-                    "node": entry["node"],
-                    "size": entry["size"],
-                    "path": pool_path(entry["node"], entry["size_kb"]) + "/nr_hugepages",
-                    "before": pool["total"],
-                    "count": entry["count"],
-                }
-            )
-    writes.sort(key=lambda w: w["before"] is not None and w["count"] > w["before"])
-    return state, writes
-
-
 def _label(node, size):
     return f"{'system' if node is None else f'node{node}'} {size}"
 
 
-def diff(state, after_key):
-    return {
-        "before": {_label(s["node"], s["size"]): s["before"] for s in state},
-        "after": {_label(s["node"], s["size"]): s[after_key] for s in state},
-    }
+class HugepageTable(core.Table):
+    """The pools the entries name, for the converge core. Input is validated against the host on
+    construction (:class:`InputError` before anything is read or written).
+
+    The live state (``read``) is one item per entry, ``{node, size, requested, before, free}``;
+    the state after (``predict``, ``read_back``) adds ``after`` (and a ``free`` read again). The
+    plan's actions are the ``nr_hugepages`` writes (``data``: ``{node, size, path, before,
+    count}``), decreases first (what they free may serve the increases); ``commands`` are those
+    write records, as ``applied`` reports them.
+    """
+
+    def __init__(self, fs, pages, allow_partial=False):
+        self.fs = fs
+        self.allow_partial = allow_partial
+        self.entries = validate(pages, read_host(fs))
+
+    def read(self):
+        state = []
+        for entry in self.entries:
+            pool = read_pool(self.fs, entry["node"], entry["size_kb"])
+            state.append(
+                {
+                    "node": entry["node"],
+                    "size": entry["size"],
+                    "requested": entry["count"],
+                    "before": pool["total"],
+                    "free": pool["free"],
+                }
+            )
+        return state
+
+    def plan(self, live):
+        writes = [
+            {
+                "node": entry["node"],
+                "size": entry["size"],
+                "path": pool_path(entry["node"], entry["size_kb"]) + "/nr_hugepages",
+                "before": item["before"],
+                "count": entry["count"],
+            }
+            for entry, item in zip(self.entries, live)
+            if item["before"] != entry["count"]
+        ]
+        writes.sort(key=lambda w: w["before"] is not None and w["count"] > w["before"])
+        actions = [
+            Action(
+                [],
+                f"{where(w['node'])} {w['size']} {w['before']} -> {w['count']}",
+                tool="sysfs",
+                op="write",
+                data=w,
+            )
+            for w in writes
+        ]
+        return Plan(actions, live=live)
+
+    def planned(self, plan):
+        return [action.data for action in plan]
+
+    def apply(self, plan):
+        applied = []
+        for action in plan:
+            write = action.data
+            try:
+                self.fs.write(write["path"], str(write["count"]))
+            except OSError as exc:
+                raise WriteError(exc, applied, write) from exc
+            applied.append(write)
+        return applied
+
+    def predict(self, live, plan):
+        # the count asked for; free stays the value read
+        return [dict(item, after=item["requested"]) for item in live]
+
+    def read_back(self, plan):
+        after = []
+        for entry, item in zip(self.entries, plan.facts["live"]):
+            pool = read_pool(self.fs, entry["node"], entry["size_kb"])
+            after.append(dict(item, after=pool["total"], free=pool["free"]))
+        return after
+
+    def _short(self, after):
+        return [] if self.allow_partial else [item for item in after if item["after"] != item["requested"]]
+
+    def verify(self, plan, after):
+        return [_shortfall(item) for item in self._short(after)]
+
+    def not_converged(self, problems, commands, after):
+        return ShortfallError(self._short(after), commands, after)
+
+    def report(self, after, plan):
+        return {"pages": after}
+
+    def render(self, state):
+        return {_label(s["node"], s["size"]): s["before"] for s in state}
+
+    def render_after(self, plan, after):
+        return {_label(s["node"], s["size"]): s["after"] for s in after}
 
 
 def run(fs, pages, check_mode=False, allow_partial=False):
-    """The whole path. Returns the module result (without ``diff`` unless asked by the caller).
+    """The whole path. Returns the module result, ``diff`` included (the caller drops it unless
+    asked): ``changed``, ``pages``, ``writes`` (``{path, value}``: the plan's writes), ``diff``.
 
     Raises :class:`InputError` before any write, :class:`ShortfallError` after a write the kernel
-    could not satisfy (unless ``allow_partial``), ``OSError`` from a failed write (callers report
-    ``applied``: the writes done before it, kept on the exception as ``applied``).
+    could not satisfy (unless ``allow_partial``), :class:`WriteError` (an ``OSError``) from a
+    failed write; both carry ``applied``, the writes done.
     """
-    entries = validate(pages, read_host(fs))
-    state, writes = plan(fs, entries)
-    applied = []
-    if not check_mode:
-        for write in writes:
-            try:
-                fs.write(write["path"], str(write["count"]))
-            except OSError as exc:
-                exc.applied = applied
-                raise
-            applied.append(write)
-    pages_out, shortfalls = [], []
-    for entry, item in zip(entries, state):
-        item = dict(item)
-        if check_mode:
-            item["after"] = item["requested"]  # predicted; free stays the value read
-        else:
-            pool = read_pool(fs, entry["node"], entry["size_kb"])
-            item["after"], item["free"] = pool["total"], pool["free"]
-            if item["after"] != item["requested"]:
-                shortfalls.append(item)
-        pages_out.append(item)
-    result = {
-        "changed": bool(writes),
-        "pages": pages_out,
-        "writes": [{"path": w["path"], "value": w["count"]} for w in writes],
-        "diff": diff(pages_out, "after"),
-    }
-    if shortfalls and not allow_partial:
-        raise ShortfallError(shortfalls, applied, pages_out)
+    result = core.converge(HugepageTable(fs, pages, allow_partial), check_mode, want_diff=True)
+    result["writes"] = [{"path": w["path"], "value": w["count"]} for w in result.pop("commands")]
     return result
 
 

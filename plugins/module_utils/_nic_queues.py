@@ -4,17 +4,20 @@
 """NIC queue tuning: ethtool channels, queue IRQ affinity, RPS/XPS masks, txqueuelen.
 
 One code path for the module ``dpvs.cluster.nic_queues`` and for the boot/hotplug applier:
-standard library only (plus the collection's ``_runner``), so that the ``net_tuning`` role
-copies this file and ``_runner.py`` to the host and runs it from a udev rule and a oneshot
-unit::
+standard library only (plus the collection's ``_runner``, ``_inputs``, ``_purge_guard`` and the
+``converge`` package but ``edge``), so that the ``net_tuning`` role copies these files to the host
+(a collection tree below ``net_tuning_applier_dir``/nic_queues) and runs :func:`main` from a
+udev rule and a oneshot unit, through an entry point that takes the same arguments::
 
-    python3 _nic_queues.py --config /etc/dpvs-cluster/nic_queues.json [--nic enp0s5] [--lenient]
+    python3 /usr/local/lib/dpvs-cluster/_nic_queues.py --config /etc/dpvs-cluster/nic_queues.json \
+        [--nic enp0s5] [--lenient]
 
-Flow (docs/internals.md): validate every NIC entry against the live tree (unknown NIC, CPU
-that is not online, mask wider than the CPUs, channels above ``ethtool -l``'s maximum) before
-anything changes -> read the live state -> plan -> apply unless check mode -> read back.
-Channel changes come first: they recreate the queues and their IRQs, so the masks are
-planned again on the new queues after a real channel change.
+Flow, the converge core's (:class:`NicQueuesTable` run by ``converge.core.converge``): validate
+every NIC entry against the live tree (unknown NIC, CPU that is not online, mask wider than the
+CPUs, channels above ``ethtool -l``'s maximum) before anything changes -> read the live state ->
+plan -> apply unless check mode -> read back. Channel changes come first: they recreate the
+queues and their IRQs, so the masks are planned again on the new queues after a real channel
+change.
 
 Runtime tables (``sys_path``/``proc_path`` are configurable for tests on fake trees):
 ``/proc/irq/N/smp_affinity_list``, ``/sys/class/net/X/queues/rx-N/rps_cpus``,
@@ -30,10 +33,10 @@ import os
 import re
 import sys
 
-try:
-    from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner
-except ImportError:  # copied to the host next to _runner.py (the applier)
-    from _runner import CommandError, Runner  # type: ignore[no-redef]
+from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner, subprocess_run_command
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 # "16777216-edge      virtio1-input.0" -> the IRQ's action name is the last field of the line.
 # A /proc/interrupts line: "  31:    0   39  IR-PCI-MSI 49153-edge      virtio1-input.0"
@@ -63,22 +66,34 @@ NIC_KEYS = ("name", "mac", "pci", "channels", "irq_affinity", "rps_cpus", "xps_c
 TXQUEUELEN_MAX = 2**32 - 1
 
 
-class NicQueuesError(Exception):
-    """Bad input (``path``, ``value``, ``problem``) or a live tree the module cannot work with."""
-
-    def __init__(self, path, value, problem):
-        self.path = path
-        self.value = value
-        self.problem = problem
-        super(NicQueuesError, self).__init__(f"{path}: {problem} (got {value!r})")
+# Bad input (``path``, ``value``, ``problem``) or a live tree the module cannot work with: the
+# collection's InputError, under the name this module has always raised.
+NicQueuesError = InputError
 
 
-class ApplyError(Exception):
-    """A write failed part-way: ``applied`` lists the changes made before it."""
+class ApplyError(errors.ApplyError):
+    """A write or an ethtool command failed part-way: ``applied`` lists the changes made before it."""
 
-    def __init__(self, msg, applied):
+    def __init__(self, msg, applied, failed=None, cause=None):
+        super(ApplyError, self).__init__(msg, applied, failed or {}, dpvs_errors=[], cause=cause)
+
+    def fields(self):
+        return dict(msg=self.msg, applied=self.applied)
+
+
+class ReadBackError(ApplyError, errors.NotConvergedError):
+    """The read-back after the changes differs (``remaining``: one text per value); an
+    :class:`ApplyError` too, reported the same way (``applied``: every change made)."""
+
+    def __init__(self, remaining, applied):
+        errors.NotConvergedError.__init__(
+            self, "read back after the change differs: {}".format("; ".join(remaining)), remaining, applied
+        )
         self.applied = applied
-        super(ApplyError, self).__init__(msg)
+        self.failed = {}
+        self.dpvs_errors = []
+        self.drained = None
+        self.cause = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,21 +370,21 @@ def _cpu_spec(path, value, online, allow_auto=True):
         return None
     if isinstance(value, str) and value.strip() == "auto":
         if not allow_auto:
-            raise NicQueuesError(path, value, "auto is not accepted here")
+            raise InputError(path, value, "auto is not accepted here")
         return "auto"
     if isinstance(value, bool):
-        raise NicQueuesError(path, value, "expected auto, a CPU list or a hex mask")
+        raise InputError(path, value, "expected auto, a CPU list or a hex mask")
     if isinstance(value, int):
         value = [value]
     if isinstance(value, (list, tuple)):
         cpus = []
         for index, item in enumerate(value):
             if isinstance(item, bool):
-                raise NicQueuesError(f"{path}[{index}]", item, "not a CPU number")
+                raise InputError(f"{path}[{index}]", item, "not a CPU number")
             try:
                 cpus.extend(parse_cpu_list(str(item)))
             except ValueError:
-                raise NicQueuesError(f"{path}[{index}]", item, "not a CPU number or range") from None
+                raise InputError(f"{path}[{index}]", item, "not a CPU number or range") from None
         cpus = sorted(set(cpus))
         problem_value = value
     elif isinstance(value, str):
@@ -378,20 +393,20 @@ def _cpu_spec(path, value, online, allow_auto=True):
         if match:
             cpus = parse_mask(match.group("hex"))
             if cpus and cpus[-1] >= max(online) + 1:
-                raise NicQueuesError(
+                raise InputError(
                     path, value, f"mask is wider than the CPUs of this host (online: {format_cpu_list(online)})"
                 )
         else:
             try:
                 cpus = parse_cpu_list(text)
             except ValueError:
-                raise NicQueuesError(path, value, 'expected auto, a CPU list ("0-3,6") or a hex mask ("0x3")') from None
+                raise InputError(path, value, 'expected auto, a CPU list ("0-3,6") or a hex mask ("0x3")') from None
         problem_value = value
     else:
-        raise NicQueuesError(path, value, "expected auto, a CPU list or a hex mask")
+        raise InputError(path, value, "expected auto, a CPU list or a hex mask")
     missing = [cpu for cpu in cpus if cpu not in online]
     if missing:
-        raise NicQueuesError(
+        raise InputError(
             path,
             problem_value,
             f"CPU {format_cpu_list(missing)} does not exist or is offline (online: {format_cpu_list(online)})",
@@ -400,9 +415,9 @@ def _cpu_spec(path, value, online, allow_auto=True):
 
 
 def validate(specs, tree, runner, ethtool="ethtool"):
-    """Check every entry against the live tree; return resolved entries. Raises NicQueuesError."""
+    """Check every entry against the live tree; return resolved entries. Raises InputError."""
     if not isinstance(specs, list):
-        raise NicQueuesError("nics", specs, "must be a list")
+        raise InputError("nics", specs, "must be a list")
     online = tree.online_cpus()
     netdevs = tree.netdevs()
     resolved = []
@@ -410,20 +425,20 @@ def validate(specs, tree, runner, ethtool="ethtool"):
     for pos, spec in enumerate(specs):
         path = f"nics[{pos}]"
         if not isinstance(spec, dict):
-            raise NicQueuesError(path, spec, "must be a dict")
+            raise InputError(path, spec, "must be a dict")
         unknown = sorted(set(spec) - set(NIC_KEYS))
         if unknown:
-            raise NicQueuesError(path, unknown, "unknown keys (known: {})".format(", ".join(NIC_KEYS)))
+            raise InputError(path, unknown, "unknown keys (known: {})".format(", ".join(NIC_KEYS)))
         selectors = [key for key in ("name", "mac", "pci") if spec.get(key) not in (None, "")]
         if len(selectors) != 1:
-            raise NicQueuesError(
+            raise InputError(
                 path, {k: spec.get(k) for k in ("name", "mac", "pci")}, "give exactly one of name, mac, pci"
             )
         key = selectors[0]
         wanted = str(spec[key]).strip().lower() if key != "name" else str(spec[key]).strip()
         matches = [nic for nic in netdevs if (nic[key] or "") == wanted]
         if not matches:
-            raise NicQueuesError(
+            raise InputError(
                 f"{path}.{key}",
                 spec[key],
                 "no such NIC with a kernel netdev (known: {})".format(
@@ -432,9 +447,7 @@ def validate(specs, tree, runner, ethtool="ethtool"):
             )
         nic = dict(matches[0])
         if nic["name"] in seen:
-            raise NicQueuesError(
-                path, spec[key], "{} is already tuned by nics[{}]".format(nic["name"], seen[nic["name"]])
-            )
+            raise InputError(path, spec[key], "{} is already tuned by nics[{}]".format(nic["name"], seen[nic["name"]]))
         seen[nic["name"]] = pos
         entry = {"pos": pos, "path": path, "nic": nic, "numa_node": tree.numa_node(nic)}
         node_cpus = (
@@ -443,7 +456,7 @@ def validate(specs, tree, runner, ethtool="ethtool"):
         entry["local_cpus"] = node_cpus or list(online)
         entry["irq_affinity"] = _cpu_spec(path + ".irq_affinity", spec.get("irq_affinity"), online)
         if entry["irq_affinity"] == []:
-            raise NicQueuesError(path + ".irq_affinity", spec.get("irq_affinity"), "needs at least one CPU")
+            raise InputError(path + ".irq_affinity", spec.get("irq_affinity"), "needs at least one CPU")
         entry["rps_cpus"] = _cpu_spec(path + ".rps_cpus", spec.get("rps_cpus"), online)
         entry["xps_cpus"] = _cpu_spec(path + ".xps_cpus", spec.get("xps_cpus"), online)
         txqueuelen = spec.get("txqueuelen")
@@ -453,7 +466,7 @@ def validate(specs, tree, runner, ethtool="ethtool"):
                 or not str(txqueuelen).isdigit()
                 or not 0 < int(txqueuelen) <= TXQUEUELEN_MAX
             ):
-                raise NicQueuesError(path + ".txqueuelen", txqueuelen, "must be an integer from 1 to 4294967295")
+                raise InputError(path + ".txqueuelen", txqueuelen, "must be an integer from 1 to 4294967295")
             txqueuelen = int(txqueuelen)
         entry["txqueuelen"] = txqueuelen
         entry["channels"] = _validate_channels(path + ".channels", spec.get("channels"), nic, runner, ethtool)
@@ -465,13 +478,13 @@ def _validate_channels(path, channels, nic, runner, ethtool):
     if not channels:
         return None
     if not isinstance(channels, dict):
-        raise NicQueuesError(path, channels, "must be a dict of combined/rx/tx counts")
+        raise InputError(path, channels, "must be a dict of combined/rx/tx counts")
     unknown = sorted(set(channels) - set(CHANNEL_KEYS))
     if unknown:
-        raise NicQueuesError(path, unknown, "unknown channel types (known: combined, rx, tx)")
+        raise InputError(path, unknown, "unknown channel types (known: combined, rx, tx)")
     rc, out, err = runner.run([ethtool, "-l", nic["name"]], check_rc=False)
     if rc != 0:
-        raise NicQueuesError(
+        raise InputError(
             path, channels, "{} cannot change channels: ethtool -l says {}".format(nic["name"], (err or out).strip())
         )
     live = parse_ethtool_channels(out)
@@ -481,17 +494,17 @@ def _validate_channels(path, channels, nic, runner, ethtool):
             continue
         value = channels[key]
         if isinstance(value, bool) or not str(value).isdigit():
-            raise NicQueuesError(f"{path}.{key}", value, "must be a count")
+            raise InputError(f"{path}.{key}", value, "must be a count")
         value = int(value)
         top = live["max"][key]
         if top is None or top == 0:
-            raise NicQueuesError(f"{path}.{key}", value, "{} has no {} channels (ethtool -l)".format(nic["name"], key))
+            raise InputError(f"{path}.{key}", value, "{} has no {} channels (ethtool -l)".format(nic["name"], key))
         if value > top:
-            raise NicQueuesError(
+            raise InputError(
                 f"{path}.{key}", value, "above the maximum of {} ({}, ethtool -l)".format(nic["name"], top)
             )
         if value == 0 and key == "combined" and not (live["max"]["rx"] or live["max"]["tx"]):
-            raise NicQueuesError(f"{path}.{key}", value, "a NIC needs at least one channel")
+            raise InputError(f"{path}.{key}", value, "a NIC needs at least one channel")
         wanted[key] = value
     return {"wanted": wanted, "live": live["current"]}
 
@@ -569,13 +582,13 @@ def desired_masks(entry, state):
     if entry["irq_affinity"] is not None:
         irqs = state["_irqs"]
         if not irqs and not nic["pci_dir"]:
-            raise NicQueuesError(
+            raise InputError(
                 entry["path"] + ".irq_affinity",
                 entry["irq_affinity"],
                 "{} is a virtual device: it has no queue IRQs".format(nic["name"]),
             )
         if not irqs:
-            raise NicQueuesError(
+            raise InputError(
                 entry["path"] + ".irq_affinity",
                 entry["irq_affinity"],
                 "no queue IRQs of {} found in {} msi_irqs and /proc/interrupts: is the interface up? "
@@ -650,53 +663,102 @@ def plan_masks(entry, state, tree):
     return changes, want
 
 
-def _apply(change, tree, runner):
+def _describe(change):
+    return "{} {} {}: {} -> {}".format(
+        change["nic"], change["what"], change.get("queue", ""), change["before"], change["after"]
+    )
+
+
+def _action(change):
+    """A change as the core's :class:`Action`: the ethtool command, or a sysfs/procfs write (``data``)."""
     if "cmd" in change:
-        runner.run(change["cmd"])
-    else:
-        tree.write(change["path"], change["write"])
+        return Action(change["cmd"], _describe(change), tool="ethtool", data=change)
+    return Action([], _describe(change), tool="sysfs", op="write", data=change)
 
 
-def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False, only=None, missing_irqs="fail"):
-    """Validate, plan, apply unless check mode, read back. Returns a result dict.
+def _public_change(change):
+    return {k: v for k, v in change.items() if k != "write"}
 
-    ``lenient`` (the applier at boot/hotplug): a NIC that is absent, or whose queue IRQs
-    are not there yet, is reported in ``skipped`` instead of failing the run. ``only``: names
-    of the NICs to handle (the udev rule passes the one that appeared). ``missing_irqs="plan"``
-    (check mode only, for a check run in which an earlier task would bring the interface up):
-    a NIC whose queue IRQs are not there yet gets one predicted IRQ-affinity change and a note
-    instead of an error; a real run still fails on it.
+
+class NicQueuesTable(core.Table):
+    """The managed values of the NICs the entries name, for the converge core.
+
+    The entries are validated against the live tree on construction (:class:`InputError` before
+    anything changes). ``read``: each NIC's state (:func:`read_state`). ``plan``: per NIC, the
+    channel change, then the mask changes (:func:`plan_masks`) and the values they lead to
+    (``plan.expected``, by NIC); a real channel change recreates the queues and IRQs, so the
+    masks of that NIC are a ``replan`` step, planned in ``apply`` on the state read after it.
+    ``commands`` are the changes (planned; applied, in a real run); ``before``, ``after`` (the
+    values planned), ``nics``, ``skipped`` and ``notes`` complete the result.
+
+    ``lenient`` (the applier at boot/hotplug): a NIC that is absent, or whose queue IRQs are not
+    there yet, is reported in ``skipped`` instead of failing the run. ``only``: names of the NICs
+    to handle. ``missing_irqs="plan"`` (check mode only): a NIC whose queue IRQs are not there
+    yet gets one predicted IRQ-affinity change and a note instead of an error.
     """
-    if lenient:
-        entries, skipped = [], []
-        for spec in specs:
-            try:
-                entries.extend(validate([spec], tree, runner, ethtool))
-            except NicQueuesError as exc:
-                skipped.append(str(exc))
-    else:
-        entries, skipped = validate(specs, tree, runner, ethtool), []
-    if only:
-        entries = [entry for entry in entries if entry["nic"]["name"] in only]
-    before, after, changes, applied, notes = {}, {}, [], [], []
-    for entry in entries:
+
+    def __init__(
+        self, specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False, only=None, missing_irqs="fail"
+    ):
+        self.tree = tree
+        self.runner = runner
+        self.check_mode = check_mode
+        self.ethtool = ethtool
+        self.lenient = lenient
+        self.missing_irqs = missing_irqs
+        if lenient:
+            entries, skipped = [], []
+            for spec in specs:
+                try:
+                    entries.extend(validate([spec], tree, runner, ethtool))
+                except InputError as exc:
+                    skipped.append(str(exc))
+        else:
+            entries, skipped = validate(specs, tree, runner, ethtool), []
+        if only:
+            entries = [entry for entry in entries if entry["nic"]["name"] in only]
+        self.entries = entries
+        self.skipped = skipped
+
+    def _read(self, entry):
+        return read_state(entry, self.tree, self.runner, self.ethtool)
+
+    def read(self):
+        return {entry["nic"]["name"]: self._read(entry) for entry in self.entries}
+
+    def plan(self, live):
+        plan = Plan(expected={}, before={}, notes={}, skipped={})
+        for entry in self.entries:
+            name = entry["nic"]["name"]
+            state = live[name]
+            plan.facts["before"][name] = public(state)
+            plan.facts["notes"][name] = []
+            plan.facts["skipped"][name] = []
+            plan.expected[name] = None
+            channels = plan_channels(entry, state, self.ethtool)
+            plan.extend(_action(change) for change in channels)
+            if channels and not self.check_mode:
+                plan.append(
+                    Action([], f"{name}: the masks, on the queues the channel change makes", tool="replan", data=entry)
+                )
+                continue
+            if channels:
+                plan.facts["notes"][name].append(
+                    f"{name}: the channel change recreates its queues and IRQs; "
+                    "the masks are planned on the current ones"
+                )
+            plan.extend(self._plan_masks(entry, state, plan))
+        return plan
+
+    def _plan_masks(self, entry, state, plan):
+        """The mask actions of one NIC on ``state``; records its notes, skips and expected values in ``plan``."""
         name = entry["nic"]["name"]
-        state = read_state(entry, tree, runner, ethtool)
-        before[name] = public(state)
-        entry_changes = plan_channels(entry, state, ethtool)
-        if entry_changes and not check_mode:
-            for change in entry_changes:
-                _try_apply(change, tree, runner, applied)
-            state = read_state(entry, tree, runner, ethtool)
-        elif entry_changes:
-            notes.append(
-                f"{name}: the channel change recreates its queues and IRQs; the masks are planned on the current ones"
-            )
+        notes, skipped = plan.facts["notes"][name], plan.facts["skipped"][name]
         predicted_irqs = []
         if entry["irq_affinity"] is not None and not state["_irqs"]:
-            if lenient:
+            if self.lenient:
                 skipped.append(f"{name}: no queue IRQs yet (interface down?), IRQ affinity left for later")
-            elif check_mode and missing_irqs == "plan" and entry["nic"]["pci_dir"]:
+            elif self.check_mode and self.missing_irqs == "plan" and entry["nic"]["pci_dir"]:
                 cpus = entry["local_cpus"] if entry["irq_affinity"] == "auto" else entry["irq_affinity"]
                 notes.append(f"{name}: no queue IRQs yet (interface down?): IRQ affinity planned for when it is up")
                 predicted_irqs.append(
@@ -710,64 +772,94 @@ def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False,
                         "after": format_cpu_list(cpus),
                     }
                 )
-            if lenient or predicted_irqs:
+            if self.lenient or predicted_irqs:
                 entry["irq_affinity"] = None
                 del state["irqs"]
-                before[name].pop("irqs", None)
-        mask_changes, want = plan_masks(entry, state, tree)
-        mask_changes = predicted_irqs + mask_changes
+                plan.facts["before"][name].pop("irqs", None)
+        mask_changes, want = plan_masks(entry, state, self.tree)
         if state["_unreadable"]:
             notes.append(
                 f"{name}: {', '.join(state['_unreadable'])} cannot be read (no XPS on a one-queue device): left alone"
             )
-        if not check_mode:
-            for change in mask_changes:
-                _try_apply(change, tree, runner, applied)
-        entry_changes += mask_changes
-        changes += entry_changes
         predicted = public(state)
         for key in ("txqueuelen", "irqs", "rps_cpus", "xps_cpus"):
             if key in want:
                 predicted[key] = want[key]
         if entry["channels"]:
-            predicted["channels"] = dict(before[name]["channels"], **entry["channels"]["wanted"])
-        after[name] = predicted
-    if not check_mode and changes:
-        mismatches = verify(entries, tree, runner, after, ethtool)
-        if mismatches:
-            raise ApplyError("read back after the change differs: {}".format("; ".join(mismatches)), applied)
-    return {
-        "changed": bool(changes),
-        "changes": [{k: v for k, v in change.items() if k != "write"} for change in changes],
-        "before": before,
-        "after": after,
-        "nics": [_summary(entry) for entry in entries],
-        "skipped": skipped,
-        "notes": notes,
-    }
+            predicted["channels"] = dict(plan.facts["before"][name]["channels"], **entry["channels"]["wanted"])
+        plan.expected[name] = predicted
+        return [_action(change) for change in predicted_irqs + mask_changes]
+
+    def planned(self, plan):
+        return [_public_change(action.data) for action in plan if action.tool != "replan"]
+
+    def apply(self, plan):
+        applied = []
+        for action in plan:
+            if action.tool == "replan":
+                entry = action.data
+                for mask in self._plan_masks(entry, self._read(entry), plan):
+                    self._apply(mask.data, applied)
+            else:
+                self._apply(action.data, applied)
+        return applied
+
+    def _apply(self, change, applied):
+        try:
+            if "cmd" in change:
+                self.runner.run(change["cmd"])
+            else:
+                self.tree.write(change["path"], change["write"])
+        except CommandError as exc:
+            raise ApplyError(
+                "{} failed: {}".format(" ".join(change["cmd"]), exc.msg), applied, exc.to_result(), exc
+            ) from exc
+        except OSError as exc:
+            raise ApplyError(
+                "writing {!r} to {} failed: {}".format(change["write"], change["path"], exc), applied, change, exc
+            ) from exc
+        applied.append(_public_change(change))
+
+    def predict(self, live, plan):
+        return plan.expected
+
+    def read_back(self, plan):
+        return {entry["nic"]["name"]: public(self._read(entry)) for entry in self.entries}
+
+    def verify(self, plan, after):
+        mismatches = []
+        for name, expected in plan.expected.items():
+            live = after[name]
+            for key, value in sorted(expected.items()):
+                if live.get(key) != value:
+                    mismatches.append(f"{name} {key}: wanted {value}, reads {live.get(key)}")
+        return mismatches
+
+    def not_converged(self, problems, commands, after):
+        return ReadBackError(problems, commands)
+
+    def report(self, after, plan):
+        names = [entry["nic"]["name"] for entry in self.entries]
+        return {
+            "before": plan.facts["before"],
+            "after": plan.expected,
+            "nics": [_summary(entry) for entry in self.entries],
+            "skipped": self.skipped + [line for name in names for line in plan.facts["skipped"][name]],
+            "notes": [line for name in names for line in plan.facts["notes"][name]],
+        }
 
 
-def _try_apply(change, tree, runner, applied):
-    try:
-        _apply(change, tree, runner)
-    except CommandError as exc:
-        raise ApplyError("{} failed: {}".format(" ".join(change["cmd"]), exc.msg), applied) from exc
-    except OSError as exc:
-        raise ApplyError("writing {!r} to {} failed: {}".format(change["write"], change["path"], exc), applied) from exc
-    applied.append({k: v for k, v in change.items() if k != "write"})
+def run(specs, tree, runner, check_mode=False, ethtool="ethtool", lenient=False, only=None, missing_irqs="fail"):
+    """Validate, plan, apply unless check mode, read back (:class:`NicQueuesTable`). Returns a
+    result dict: ``changed``, ``changes``, ``before``, ``after``, ``nics``, ``skipped``, ``notes``.
 
-
-def verify(entries, tree, runner, after, ethtool="ethtool"):
-    mismatches = []
-    for entry in entries:
-        name = entry["nic"]["name"]
-        if name not in after:
-            continue
-        live = public(read_state(entry, tree, runner, ethtool))
-        for key, value in sorted(after[name].items()):
-            if live.get(key) != value:
-                mismatches.append(f"{name} {key}: wanted {value}, reads {live.get(key)}")
-    return mismatches
+    Raises :class:`InputError` (bad input, before any change), :class:`ApplyError` (a change
+    failed part-way) or :class:`ReadBackError` (an ApplyError too: a value did not stick).
+    """
+    table = NicQueuesTable(specs, tree, runner, check_mode, ethtool, lenient, only, missing_irqs)
+    result = core.converge(table, check_mode)
+    result["changes"] = result.pop("commands")
+    return result
 
 
 def _summary(entry):
@@ -783,14 +875,8 @@ def _summary(entry):
 # --------------------------------------------------------------------------------------------
 # The applier (udev RUN / oneshot unit): python3 _nic_queues.py --config FILE [--nic NAME]
 # --------------------------------------------------------------------------------------------
-def _subprocess_run_command(argv, data=None, binary_data=False, environ_update=None, check_rc=False):
-    """AnsibleModule.run_command's signature over subprocess, for Runner outside Ansible."""
-    import subprocess
-
-    env = dict(os.environ)
-    env.update(environ_update or {})
-    proc = subprocess.run(argv, input=data, capture_output=True, text=True, env=env, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
+# How the applier runs commands outside Ansible (AnsibleModule.run_command's contract; tests replace it).
+_subprocess_run_command = subprocess_run_command
 
 
 def main(argv=None):
@@ -819,12 +905,11 @@ def main(argv=None):
             lenient=args.lenient,
             only=args.nic,
         )
-    except (NicQueuesError, ApplyError) as exc:
+    except errors.FAMILY as exc:  # bad input (InputError), a change that failed or did not stick (ApplyError)
         sys.stderr.write(f"nic_queues: {exc}\n")
         return 1
     for change in result["changes"]:
-        queue = change.get("queue", "")
-        sys.stdout.write(f"{change['nic']} {change['what']} {queue}: {change['before']} -> {change['after']}\n")
+        sys.stdout.write(_describe(change) + "\n")
     for line in result["skipped"]:
         sys.stdout.write(f"skipped: {line}\n")
     return 0

@@ -187,14 +187,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpvs.cluster.plugins.module_utils._devbind import (
-    BindError,
     SysfsIO,
     connection_address,
     host_view,
     run,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
 
 ARGUMENT_SPEC = dict(
     devices=dict(
@@ -241,12 +240,11 @@ def main():
             modules=modules,
             ip=ip,
         )
-    except InputError as exc:
-        module.fail_json(msg=str(exc))
-    except BindError as exc:
-        module.fail_json(msg=exc.msg, applied=exc.applied, devices=exc.devices)
-    except CommandError as exc:
-        module.fail_json(msg=exc.msg, **exc.to_result())
+    except errors.FAMILY as err:  # InputError, BindError (applied, devices), CommandError (ip addr show)
+        fields = errors.report(err)
+        for key in ("commands", "dpvs_errors"):  # no DPVS command here: not part of this module's result
+            fields.pop(key, None)
+        module.fail_json(**fields)
     if not module._diff:
         result.pop("diff")
     module.exit_json(**result)

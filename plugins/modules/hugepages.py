@@ -137,8 +137,8 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._hugepages import ShortfallError, root_fs, run
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils._hugepages import root_fs, run
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
 
 ARGUMENT_SPEC = dict(
     pages=dict(
@@ -164,13 +164,10 @@ def main():
             check_mode=module.check_mode,
             allow_partial=module.params["allow_partial"],
         )
-    except InputError as exc:
-        module.fail_json(msg=str(exc))
-    except ShortfallError as exc:
-        module.fail_json(msg=str(exc), changed=bool(exc.applied), pages=exc.pages, applied=exc.applied)
-    except OSError as exc:
-        applied = getattr(exc, "applied", [])
-        module.fail_json(msg=f"writing a hugepage count failed: {exc}", changed=bool(applied), applied=applied)
+    except errors.FAMILY as err:
+        fields = errors.report(err)
+        fields.pop("commands", None)  # this module reports its writes as writes/applied
+        module.fail_json(**fields)
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

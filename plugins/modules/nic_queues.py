@@ -192,14 +192,9 @@ applied:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import message
-from ansible_collections.dpvs.cluster.plugins.module_utils._nic_queues import (
-    ApplyError,
-    NicQueuesError,
-    Tree,
-    run,
-)
+from ansible_collections.dpvs.cluster.plugins.module_utils._nic_queues import Tree, run
 from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
 
 
 def main():
@@ -241,10 +236,11 @@ def main():
             ethtool=module.params["ethtool_path"],
             missing_irqs=module.params["missing_irqs"],
         )
-    except NicQueuesError as exc:
-        module.fail_json(msg=message(exc, module.params["option_names"]), applied=[])
-    except ApplyError as exc:
-        module.fail_json(msg=str(exc), applied=exc.applied)
+    except errors.FAMILY as err:  # InputError (nothing applied), ApplyError/ReadBackError (applied)
+        fields = errors.report(err, module.params["option_names"])
+        fields.pop("commands", None)  # this module reports its changes as changes/applied
+        fields.setdefault("applied", [])
+        module.fail_json(**fields)
     if irqbalance and any(nic.get("irq_affinity") is not None for nic in specs):
         module.warn("irqbalance runs on this host: it will move the queue IRQs again (net_tuning_irqbalance: stop)")
     before, after = result.pop("before"), result.pop("after")

@@ -501,20 +501,98 @@ def test_boot_refused_bind_exits_1(tmp_path):
     assert sorted(state(booted)["devices"]) == [WAN]
 
 
-def test_standalone_copy_needs_only_the_stdlib():
-    """The boot entry point imports these four files from a plain directory: stdlib imports only."""
+MODULE_UTILS = "ansible_collections.dpvs.cluster.plugins.module_utils"
+
+
+def copied_closure_problems(copied):
+    """The imports of the module_utils files in ``copied`` (``_devbind``, ``converge/core``: paths
+    below plugins/module_utils, without ``.py``) that are neither the stdlib nor one of them."""
     import ast
 
     utils = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "module_utils")
-    siblings = {"_devbind", "_host_facts", "_inputs", "_runner"}
-    for name in sorted(siblings):
+    copied = set(copied)
+    problems = []
+    for name in sorted(copied):
         with open(os.path.join(utils, name + ".py")) as handle:
             tree = ast.parse(handle.read())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ansible"):
-                assert node.module.rsplit(".", 1)[-1] in siblings, (name, node.module)
+                if node.module != MODULE_UTILS and not node.module.startswith(MODULE_UTILS + "."):
+                    problems.append((name, node.module))
+                    continue
+                parts = node.module[len(MODULE_UTILS) + 1 :].split(".") if node.module != MODULE_UTILS else []
+                needed = {"/".join([*parts[:depth], "__init__"]) for depth in range(1, len(parts) + 1)}
+                needed = {path for path in needed if os.path.exists(os.path.join(utils, path + ".py"))}
+                if parts and not os.path.isdir(os.path.join(utils, *parts)):
+                    needed.add("/".join(parts))
+                for alias in node.names:
+                    sub = "/".join([*parts, alias.name])
+                    if os.path.exists(os.path.join(utils, sub + ".py")):
+                        needed.add(sub)
+                problems.extend((name, path) for path in sorted(needed - copied))
             elif isinstance(node, ast.Import):
-                assert not any(alias.name.startswith("ansible") for alias in node.names), name
+                problems.extend((name, alias.name) for alias in node.names if alias.name.startswith("ansible"))
+    return problems
+
+
+def test_standalone_copy_needs_only_the_stdlib():
+    """The boot entry point imports the files the role copies (__devbind_module_utils) from a plain
+    directory: stdlib imports only, or one another."""
+    import yaml
+
+    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "devbind", "vars", "main.yml")) as handle:
+        copied = yaml.safe_load(handle)["__devbind_module_utils"]
+    assert "_devbind" in copied
+    assert copied_closure_problems(copied) == []
+
+
+def install_applier(lib, tree_root, copied, template, variables):
+    """Lay the applier out as a role does: the ``copied`` module_utils files as a collection tree
+    below ``tree_root``, and the entry point rendered from ``template`` (roles/*/templates/...)
+    into ``lib``. Returns the entry point's path."""
+    import shutil
+
+    import jinja2
+
+    repo = os.path.dirname(os.path.dirname(HERE))
+    utils = os.path.join(repo, "plugins", "module_utils")
+    target = os.path.join(str(tree_root), "ansible_collections", "dpvs", "cluster", "plugins", "module_utils")
+    for name in copied:
+        os.makedirs(os.path.dirname(os.path.join(target, name)), exist_ok=True)
+        shutil.copy(os.path.join(utils, name + ".py"), os.path.join(target, name + ".py"))
+    env = jinja2.Environment(keep_trailing_newline=True)
+    env.filters["comment"] = lambda text: "#\n# " + text + "\n#"
+    with open(os.path.join(repo, template)) as handle:
+        text = env.from_string(handle.read()).render(ansible_managed="test", **variables)
+    entry = os.path.join(str(lib), variables.get("entry_name", "entry.py"))
+    with open(entry, "w") as handle:
+        handle.write(text)
+    return entry
+
+
+def test_boot_entry_point_runs_from_the_copied_files_alone(tmp_path):
+    """The role's copy (__devbind_module_utils) and entry point, run by a Python that sees neither
+    this checkout nor the script's directory (-I): the imports resolve in the copied tree."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "devbind", "vars", "main.yml")) as handle:
+        copied = yaml.safe_load(handle)["__devbind_module_utils"]
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    state_file = str(tmp_path / "devbind.json")
+    entry = install_applier(
+        lib, lib, copied, "roles/devbind/templates/dpvs-devbind.j2",
+        {"devbind_lib_dir": str(lib), "devbind_state_file": state_file},
+    )  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-I", entry, "--check", "--root", str(tmp_path / "root")],
+        capture_output=True, text=True, check=False, cwd=str(tmp_path),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "dpvs-devbind: 0 NIC(s) recorded, all already bound\n"
 
 
 def test_module_documentation_matches_argument_spec():
