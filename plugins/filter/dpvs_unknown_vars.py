@@ -96,19 +96,26 @@ def role_names(roles_dir=ROLES, playbooks_dir=PLAYBOOKS):
         if os.path.exists(specs):
             for entry in (_yaml(specs).get("argument_specs") or {}).values():
                 declared.update((entry or {}).get("options") or {})
-        for path in glob.glob(os.path.join(base, "defaults", "*.yml")) + glob.glob(os.path.join(base, "vars", "*.yml")):
-            with open(path) as handle:
-                declared.update(TOP_KEY_RE.findall(handle.read()))
-        for path in glob.glob(os.path.join(base, "tasks", "*.yml")) + glob.glob(
-            os.path.join(base, "handlers", "*.yml")
-        ):
-            with open(path) as handle:
-                declared.update(_task_names(handle.read()))
+        declared.update(_names_in(_yml_files(base, "defaults", "vars"), TOP_KEY_RE.findall))
+        declared.update(_names_in(_yml_files(base, "tasks", "handlers"), _task_names))
     words = re.compile(r"\b((?:{})[a-z0-9_]+)\b".format("|".join(sorted(prefixes, key=len, reverse=True))))
-    for path in glob.glob(os.path.join(playbooks_dir, "*.yml")):
-        with open(path) as handle:
-            declared.update(words.findall(handle.read()))
+    declared.update(_names_in(_yml_files(playbooks_dir), words.findall))
     return declared, prefixes
+
+
+def _yml_files(base, *subdirs):
+    """The ``*.yml`` files of ``base`` (or of its ``subdirs``, in that order)."""
+    dirs = [os.path.join(base, sub) for sub in subdirs] or [base]
+    return [path for folder in dirs for path in glob.glob(os.path.join(folder, "*.yml"))]
+
+
+def _names_in(paths, extract):
+    """The names ``extract(text)`` finds in the files ``paths``."""
+    names = set()
+    for path in paths:
+        with open(path) as handle:
+            names.update(extract(handle.read()))
+    return names
 
 
 def dpvs_unknown_vars(host_vars, ignore=()):

@@ -19,7 +19,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import ipaddress
 import re
 
@@ -225,66 +224,61 @@ def normalize(services, flavor=None):
     """
     if services is None:
         services = []
-    if not isinstance(services, (list, tuple)):
-        raise InputError("services", services, "must be a list")
     out = []
     seen = {}
     lip_devs = {}
-    for idx, raw in enumerate(services):
-        path = item_path("services", idx)
-        if not isinstance(raw, dict):
-            raise InputError(path, raw, "must be a dictionary")
+    for path, raw in _dict_items("services", services):
         svc = _normalize_service(path, raw, flavor)
         if svc["key"] in seen:
             raise InputError(path, service_label(svc["key"]), "duplicate service (also {})".format(seen[svc["key"]]))
         seen[svc["key"]] = path
-        for j, laddr in enumerate(svc["laddrs"] or []):
-            prev = lip_devs.get(laddr["ip"])
-            if prev is not None and prev[0] != laddr["dev"]:
-                raise InputError(
-                    path_join(item_path(path_join(path, "laddrs"), j), "dev"),
-                    laddr["dev"],
-                    "local address {} is on {} in {}: one address lives on one device".format(
-                        laddr["ip"], prev[0], prev[1]
-                    ),
-                )
-            lip_devs.setdefault(laddr["ip"], (laddr["dev"], path))
+        _check_laddr_devs(path, svc, lip_devs)
         out.append(svc)
     return out
+
+
+def _dict_items(base, value):
+    """``(path, item)`` of a list option whose items must be dictionaries; the list itself is
+    checked at once, each item when the caller reaches it."""
+    if not isinstance(value, (list, tuple)):
+        raise InputError(base, value, "must be a list")
+
+    def items():
+        for idx, raw in enumerate(value):
+            path = item_path(base, idx)
+            if not isinstance(raw, dict):
+                raise InputError(path, raw, "must be a dictionary")
+            yield path, raw
+
+    return items()
+
+
+def _check_laddr_devs(path, svc, lip_devs):
+    """One local address lives on one device: ``lip_devs`` maps each LIP seen so far to its
+    ``(dev, service path)``."""
+    for j, laddr in enumerate(svc["laddrs"] or []):
+        prev = lip_devs.get(laddr["ip"])
+        if prev is not None and prev[0] != laddr["dev"]:
+            raise InputError(
+                path_join(item_path(path_join(path, "laddrs"), j), "dev"),
+                laddr["dev"],
+                "local address {} is on {} in {}: one address lives on one device".format(
+                    laddr["ip"], prev[0], prev[1]
+                ),
+            )
+        lip_devs.setdefault(laddr["ip"], (laddr["dev"], path))
 
 
 def _normalize_service(path, raw, flavor):
     state = raw.get("state") or "present"
     if state not in ("present", "absent"):
         raise InputError(path_join(path, "state"), state, "must be present or absent")
-    fwmark = raw.get("fwmark")
-    if fwmark is not None:
-        fwmark = int_range(path_join(path, "fwmark"), fwmark, 1, UINT32_MAX)
-        if raw.get("vip") not in (None, ""):
-            raise InputError(path_join(path, "vip"), raw.get("vip"), "vip and fwmark are mutually exclusive")
-        if raw.get("port") is not None:
-            raise InputError(path_join(path, "port"), raw.get("port"), "a fwmark service has no port")
-        if flavor == "dpvs":
-            raise InputError(path_join(path, "fwmark"), fwmark, "fwmark services exist on the kernel flavour only")
-        protocol = "fwmark"
-        vip = None
-        vport = None
-        family = "inet"
-        if any(":" in str((rs or {}).get("ip") or "") for rs in raw.get("real_servers") or []):
-            family = "inet6"
+    if raw.get("fwmark") is not None:
+        protocol, vip, vport, fwmark, family = _fwmark_address(path, raw, flavor)
         key = ("fwmark", fwmark, family)
     else:
-        protocol = raw.get("protocol") or "tcp"
-        if protocol not in PROTOCOLS:
-            raise InputError(path_join(path, "protocol"), protocol, "must be one of " + ", ".join(PROTOCOLS))
-        vip_addr = ip_address(path_join(path, "vip"), raw.get("vip"))
-        vip = vip_addr.compressed
-        family = "inet6" if vip_addr.version == 6 else "inet"
-        if raw.get("port") is None:
-            raise InputError(path_join(path, "port"), None, "a port is required (0 only with persistent)")
-        vport = port(path_join(path, "port"), raw.get("port"), allow_zero=True)
+        protocol, vip, vport, fwmark, family = _vip_address(path, raw)
         key = (protocol, vip, vport)
-
     svc = {
         "path": path,
         "key": key,
@@ -303,8 +297,69 @@ def _normalize_service(path, raw, flavor):
     }
     if state == "absent":
         return svc
-    opts = svc["options"]
+    _normalize_options(path, raw, svc, flavor)
+    if flavor == "kernel":
+        _reject_dpvs_only(path, raw)
+    svc["real_servers"] = _normalize_real_servers(path, raw.get("real_servers"), svc, flavor)
+    svc["laddrs"] = _normalize_laddrs(path, raw.get("laddrs"), svc, flavor)
+    for name in ("blocklist", "allowlist"):
+        svc[name] = _service_acl(path, raw, name, protocol, flavor)
+    return svc
 
+
+def _fwmark_address(path, raw, flavor):
+    """``(protocol, vip, port, fwmark, family)`` of a fwmark service (IPv6 when a real server is)."""
+    fwmark = int_range(path_join(path, "fwmark"), raw.get("fwmark"), 1, UINT32_MAX)
+    if raw.get("vip") not in (None, ""):
+        raise InputError(path_join(path, "vip"), raw.get("vip"), "vip and fwmark are mutually exclusive")
+    if raw.get("port") is not None:
+        raise InputError(path_join(path, "port"), raw.get("port"), "a fwmark service has no port")
+    if flavor == "dpvs":
+        raise InputError(path_join(path, "fwmark"), fwmark, "fwmark services exist on the kernel flavour only")
+    family = "inet"
+    if any(":" in str((rs or {}).get("ip") or "") for rs in raw.get("real_servers") or []):
+        family = "inet6"
+    return "fwmark", None, None, fwmark, family
+
+
+def _vip_address(path, raw):
+    """``(protocol, vip, port, fwmark, family)`` of a VIP:port service."""
+    protocol = raw.get("protocol") or "tcp"
+    if protocol not in PROTOCOLS:
+        raise InputError(path_join(path, "protocol"), protocol, "must be one of " + ", ".join(PROTOCOLS))
+    vip_addr = ip_address(path_join(path, "vip"), raw.get("vip"))
+    if raw.get("port") is None:
+        raise InputError(path_join(path, "port"), None, "a port is required (0 only with persistent)")
+    vport = port(path_join(path, "port"), raw.get("port"), allow_zero=True)
+    return protocol, vip_addr.compressed, vport, None, "inet6" if vip_addr.version == 6 else "inet"
+
+
+# the boolean service options: (the protocols they are for or None, the message for the others)
+BOOL_OPTION_PROTOCOLS = {
+    "ops": (("udp", "fwmark"), "one-packet scheduling is for UDP services only"),
+    "synproxy": (("tcp",), "synproxy is for TCP services only"),
+    "expire_quiescent": (None, None),
+    "quic": (("udp",), "quic is for UDP services only"),
+}
+
+
+def _normalize_options(path, raw, svc, flavor):
+    """Fill ``svc["options"]`` from ``raw``, one option after the other."""
+    opts = svc["options"]
+    protocol = svc["protocol"]
+    opts["scheduler"] = _scheduler(path, raw, flavor)
+    opts["persistent"], opts["netmask"] = _persistence(path, raw, svc)
+    opts["ops"] = _bool_option(path, raw, "ops", protocol)
+    opts["synproxy"] = _bool_option(path, raw, "synproxy", protocol)
+    opts["conn_timeout"] = _opt_int(path_join(path, "conn_timeout"), raw.get("conn_timeout"), 0, INT_MAX) or None
+    opts["hash_target"] = _hash_target(path, raw.get("hash_target"), opts["scheduler"], protocol)
+    opts["expire_quiescent"] = _bool_option(path, raw, "expire_quiescent", protocol)
+    opts["proxy_protocol"] = _proxy_protocol(path, raw.get("proxy_protocol"))
+    opts["quic"] = _bool_option(path, raw, "quic", protocol)
+    opts["dest_check"] = canonical_dest_check(path_join(path, "dest_check"), raw.get("dest_check"))
+
+
+def _scheduler(path, raw, flavor):
     sched = raw.get("scheduler") or "wlc"
     if sched not in ALL_SCHEDULERS:
         raise InputError(path_join(path, "scheduler"), sched, "unknown scheduler (" + ", ".join(ALL_SCHEDULERS) + ")")
@@ -314,26 +369,32 @@ def _normalize_service(path, raw, flavor):
             sched,
             "not a {} scheduler (one of {})".format(flavor, ", ".join(SCHEDULERS[flavor])),
         )
-    opts["scheduler"] = sched
-    opts["persistent"] = _opt_int(path_join(path, "persistent"), raw.get("persistent"), 1, MAX_PERSISTENT)
-    if raw.get("persistent_netmask") not in (None, ""):
-        if opts["persistent"] is None:
-            raise InputError(path_join(path, "persistent_netmask"), raw.get("persistent_netmask"), "needs persistent")
-        opts["netmask"] = canonical_netmask(
-            path_join(path, "persistent_netmask"), raw.get("persistent_netmask"), family
-        )
-    if vport == 0 and opts["persistent"] is None:
-        raise InputError(path_join(path, "port"), 0, "port 0 (all ports) is only allowed with persistent")
+    return sched
 
-    opts["ops"] = _bool(path_join(path, "ops"), raw.get("ops"))
-    if opts["ops"] and protocol not in ("udp", "fwmark"):
-        raise InputError(path_join(path, "ops"), True, "one-packet scheduling is for UDP services only")
-    opts["synproxy"] = _bool(path_join(path, "synproxy"), raw.get("synproxy"))
-    if opts["synproxy"] and protocol != "tcp":
-        raise InputError(path_join(path, "synproxy"), True, "synproxy is for TCP services only")
-    ct = _opt_int(path_join(path, "conn_timeout"), raw.get("conn_timeout"), 0, INT_MAX)
-    opts["conn_timeout"] = ct or None
-    hash_target = raw.get("hash_target")
+
+def _persistence(path, raw, svc):
+    """``(persistent, netmask)``; port 0 (all ports) needs persistence."""
+    persistent = _opt_int(path_join(path, "persistent"), raw.get("persistent"), 1, MAX_PERSISTENT)
+    netmask = None
+    if raw.get("persistent_netmask") not in (None, ""):
+        if persistent is None:
+            raise InputError(path_join(path, "persistent_netmask"), raw.get("persistent_netmask"), "needs persistent")
+        netmask = canonical_netmask(path_join(path, "persistent_netmask"), raw.get("persistent_netmask"), svc["family"])
+    if svc["port"] == 0 and persistent is None:
+        raise InputError(path_join(path, "port"), 0, "port 0 (all ports) is only allowed with persistent")
+    return persistent, netmask
+
+
+def _bool_option(path, raw, name, protocol):
+    value = _bool(path_join(path, name), raw.get(name))
+    protocols, message = BOOL_OPTION_PROTOCOLS[name]
+    if value and protocols is not None and protocol not in protocols:
+        raise InputError(path_join(path, name), True, message)
+    return value
+
+
+def _hash_target(path, hash_target, sched, protocol):
+    """The conhash target (``sip`` unless given); None for the other schedulers."""
     if hash_target is not None:
         if hash_target not in HASH_TARGETS:
             raise InputError(path_join(path, "hash_target"), hash_target, "must be sip or qid")
@@ -341,118 +402,125 @@ def _normalize_service(path, raw, flavor):
             raise InputError(path_join(path, "hash_target"), hash_target, "hash_target needs scheduler conhash")
         if hash_target == "qid" and protocol != "udp":
             raise InputError(path_join(path, "hash_target"), hash_target, "qid hashing is for UDP (QUIC) services only")
-    opts["hash_target"] = (hash_target or "sip") if sched == "conhash" else None
-    opts["expire_quiescent"] = _bool(path_join(path, "expire_quiescent"), raw.get("expire_quiescent"))
-    pp = raw.get("proxy_protocol")
+    return (hash_target or "sip") if sched == "conhash" else None
+
+
+def _proxy_protocol(path, pp):
     if pp is not None and pp not in PROXY_PROTOCOLS:
         raise InputError(path_join(path, "proxy_protocol"), pp, "must be one of " + ", ".join(PROXY_PROTOCOLS))
-    opts["proxy_protocol"] = None if pp in (None, "disable") else pp
-    opts["quic"] = _bool(path_join(path, "quic"), raw.get("quic"))
-    if opts["quic"] and protocol != "udp":
-        raise InputError(path_join(path, "quic"), True, "quic is for UDP services only")
-    opts["dest_check"] = canonical_dest_check(path_join(path, "dest_check"), raw.get("dest_check"))
+    return None if pp in (None, "disable") else pp
 
-    if flavor == "kernel":
-        for name in DPVS_ONLY_OPTIONS:
-            value = raw.get(name)
-            if value in (None, False, "disable") or (name == "conn_timeout" and not value):
-                continue
-            raise InputError(path_join(path, name), value, "DPVS-only option; not available on the kernel flavour")
 
-    svc["real_servers"] = _normalize_real_servers(path, raw.get("real_servers"), svc, flavor)
-    svc["laddrs"] = _normalize_laddrs(path, raw.get("laddrs"), svc, flavor)
-    for name in ("blocklist", "allowlist"):
-        if raw.get(name) is not None and flavor == "kernel":
-            raise InputError(
-                path_join(path, name), raw.get(name), "DPVS-only option; not available on the kernel flavour"
-            )
-        if raw.get(name) is not None and protocol == "fwmark":
-            raise InputError(path_join(path, name), raw.get(name), "needs a VIP:port service")
-        svc[name] = _acl(path_join(path, name), raw.get(name))
-    return svc
+def _reject_dpvs_only(path, raw):
+    """The kernel flavour: every DPVS-only option must be unset (or off)."""
+    for name in DPVS_ONLY_OPTIONS:
+        value = raw.get(name)
+        if value in (None, False, "disable") or (name == "conn_timeout" and not value):
+            continue
+        raise InputError(path_join(path, name), value, "DPVS-only option; not available on the kernel flavour")
+
+
+def _service_acl(path, raw, name, protocol, flavor):
+    """The black or white list of a service (DPVS VIP:port services only)."""
+    value = raw.get(name)
+    if value is not None and flavor == "kernel":
+        raise InputError(path_join(path, name), value, "DPVS-only option; not available on the kernel flavour")
+    if value is not None and protocol == "fwmark":
+        raise InputError(path_join(path, name), value, "needs a VIP:port service")
+    return _acl(path_join(path, name), value)
 
 
 def _normalize_real_servers(path, value, svc, flavor):
     if value is None:
         return None
-    base = path_join(path, "real_servers")
-    if not isinstance(value, (list, tuple)):
-        raise InputError(base, value, "must be a list")
     out = []
     seen = {}
     rs_families = set()
-    for idx, raw in enumerate(value):
-        p = item_path(base, idx)
-        if not isinstance(raw, dict):
-            raise InputError(p, raw, "must be a dictionary")
-        addr = ip_address(path_join(p, "ip"), raw.get("ip"))
-        ip = addr.compressed
-        family = "inet6" if addr.version == 6 else "inet"
-        forward = raw.get("forward")
-        if forward is not None and forward not in FORWARDS:
-            raise InputError(path_join(p, "forward"), forward, "must be one of " + ", ".join(FORWARDS))
-        if forward is None and flavor in FLAVORS:
-            forward = DEFAULT_FORWARD[flavor]
-        if flavor == "kernel" and forward not in KERNEL_FORWARDS:
-            raise InputError(path_join(p, "forward"), forward, "the kernel flavour has masq, dr and tunnel only")
-        if svc["family"] == "inet" and family == "inet6" and svc["protocol"] != "fwmark":
-            raise InputError(path_join(p, "ip"), raw.get("ip"), "an IPv4 VIP cannot have an IPv6 real server")
-        if svc["family"] == "inet6" and family == "inet" and svc["protocol"] != "fwmark":
-            if flavor == "dpvs" and forward != "fullnat":
-                raise InputError(
-                    path_join(p, "ip"), raw.get("ip"), "an IPv4 real server under an IPv6 VIP is NAT64: forward fullnat"
-                )
-            if flavor == "kernel" and forward != "tunnel":
-                raise InputError(
-                    path_join(p, "ip"), raw.get("ip"), "kernel IPVS mixes address families for tunnel servers only"
-                )
-        if flavor == "dpvs" and rs_families and family not in rs_families:
-            raise InputError(path_join(p, "ip"), raw.get("ip"), "real servers of one DPVS service share one family")
-        rs_families.add(family)
-
-        rport = raw.get("port")
-        if rport is None:
-            if forward in (None, "fullnat", "masq") and svc["protocol"] != "fwmark":
-                raise InputError(
-                    path_join(p, "port"),
-                    None,
-                    "a port is required for {} real servers (without one DPVS uses port 0 and drops traffic)".format(
-                        forward or "fullnat/masq"
-                    ),
-                )
-            rport = svc["port"] or 0
-        else:
-            rport = port(path_join(p, "port"), rport, allow_zero=svc["protocol"] == "fwmark")
-            if forward in ("dr", "tunnel") and svc["protocol"] != "fwmark" and rport != svc["port"]:
-                raise InputError(
-                    path_join(p, "port"),
-                    rport,
-                    "dr/tunnel real servers use the service port {} (ipvsadm overrides it)".format(svc["port"]),
-                )
-        weight = raw.get("weight")
-        weight = 1 if weight is None else int_range(path_join(p, "weight"), weight, 0, 65535)
-        u_thr = _opt_int(path_join(p, "u_threshold"), raw.get("u_threshold"), 0, INT_MAX) or 0
-        l_thr = _opt_int(path_join(p, "l_threshold"), raw.get("l_threshold"), 0, INT_MAX) or 0
-        if l_thr and u_thr < l_thr:
-            raise InputError(
-                path_join(p, "u_threshold"), u_thr, f"must be >= l_threshold ({l_thr}) when l_threshold is set"
-            )
-        rs = {
-            "path": p,
-            "ip": ip,
-            "port": rport,
-            "family": family,
-            "forward": forward,
-            "weight": weight,
-            "u_threshold": u_thr,
-            "l_threshold": l_thr,
-        }
-        key = (ip, rport)
+    for p, raw in _dict_items(path_join(path, "real_servers"), value):
+        rs = _normalize_rs(p, raw, svc, flavor, rs_families)
+        key = (rs["ip"], rs["port"])
         if key in seen:
             raise InputError(p, rs_label(rs), f"duplicate real server (also {seen[key]})")
         seen[key] = p
         out.append(rs)
     return out
+
+
+def _normalize_rs(p, raw, svc, flavor, rs_families):
+    """One real server; ``rs_families`` collects the families of the service's real servers."""
+    addr = ip_address(path_join(p, "ip"), raw.get("ip"))
+    family = "inet6" if addr.version == 6 else "inet"
+    forward = _rs_forward(p, raw.get("forward"), flavor)
+    _check_rs_family(p, raw.get("ip"), family, forward, svc, flavor, rs_families)
+    rs_families.add(family)
+    rport = _rs_port(p, raw.get("port"), forward, svc)
+    weight = raw.get("weight")
+    weight = 1 if weight is None else int_range(path_join(p, "weight"), weight, 0, 65535)
+    u_thr = _opt_int(path_join(p, "u_threshold"), raw.get("u_threshold"), 0, INT_MAX) or 0
+    l_thr = _opt_int(path_join(p, "l_threshold"), raw.get("l_threshold"), 0, INT_MAX) or 0
+    if l_thr and u_thr < l_thr:
+        raise InputError(
+            path_join(p, "u_threshold"), u_thr, f"must be >= l_threshold ({l_thr}) when l_threshold is set"
+        )
+    return {
+        "path": p,
+        "ip": addr.compressed,
+        "port": rport,
+        "family": family,
+        "forward": forward,
+        "weight": weight,
+        "u_threshold": u_thr,
+        "l_threshold": l_thr,
+    }
+
+
+def _rs_forward(p, forward, flavor):
+    """The forwarding method (the flavour's default when unset and the flavour is known)."""
+    if forward is not None and forward not in FORWARDS:
+        raise InputError(path_join(p, "forward"), forward, "must be one of " + ", ".join(FORWARDS))
+    if forward is None and flavor in FLAVORS:
+        forward = DEFAULT_FORWARD[flavor]
+    if flavor == "kernel" and forward not in KERNEL_FORWARDS:
+        raise InputError(path_join(p, "forward"), forward, "the kernel flavour has masq, dr and tunnel only")
+    return forward
+
+
+def _check_rs_family(p, raw_ip, family, forward, svc, flavor, rs_families):
+    """Mixed families: IPv4 real servers under an IPv6 VIP only through NAT64 (DPVS fullnat) or
+    kernel tunnels; one family per DPVS service."""
+    if svc["family"] == "inet" and family == "inet6" and svc["protocol"] != "fwmark":
+        raise InputError(path_join(p, "ip"), raw_ip, "an IPv4 VIP cannot have an IPv6 real server")
+    if svc["family"] == "inet6" and family == "inet" and svc["protocol"] != "fwmark":
+        if flavor == "dpvs" and forward != "fullnat":
+            raise InputError(
+                path_join(p, "ip"), raw_ip, "an IPv4 real server under an IPv6 VIP is NAT64: forward fullnat"
+            )
+        if flavor == "kernel" and forward != "tunnel":
+            raise InputError(path_join(p, "ip"), raw_ip, "kernel IPVS mixes address families for tunnel servers only")
+    if flavor == "dpvs" and rs_families and family not in rs_families:
+        raise InputError(path_join(p, "ip"), raw_ip, "real servers of one DPVS service share one family")
+
+
+def _rs_port(p, rport, forward, svc):
+    """The real server port: required for fullnat/masq, the service port for dr/tunnel."""
+    if rport is None:
+        if forward in (None, "fullnat", "masq") and svc["protocol"] != "fwmark":
+            raise InputError(
+                path_join(p, "port"),
+                None,
+                "a port is required for {} real servers (without one DPVS uses port 0 and drops traffic)".format(
+                    forward or "fullnat/masq"
+                ),
+            )
+        return svc["port"] or 0
+    rport = port(path_join(p, "port"), rport, allow_zero=svc["protocol"] == "fwmark")
+    if forward in ("dr", "tunnel") and svc["protocol"] != "fwmark" and rport != svc["port"]:
+        raise InputError(
+            path_join(p, "port"),
+            rport,
+            "dr/tunnel real servers use the service port {} (ipvsadm overrides it)".format(svc["port"]),
+        )
+    return rport
 
 
 def _normalize_laddrs(path, value, svc, flavor):
@@ -463,8 +531,7 @@ def _normalize_laddrs(path, value, svc, flavor):
         raise InputError(base, value, "local addresses (laddrs) are DPVS-only; not available on the kernel flavour")
     if svc["protocol"] == "fwmark":
         raise InputError(base, value, "laddrs need a VIP:port service")
-    if not isinstance(value, (list, tuple)):
-        raise InputError(base, value, "must be a list")
+    items = _dict_items(base, value)
     rs_list = svc["real_servers"] or []
     not_fullnat = [rs for rs in rs_list if rs["forward"] not in (None, "fullnat")]
     if value and not_fullnat:
@@ -476,30 +543,32 @@ def _normalize_laddrs(path, value, svc, flavor):
     rs_families = {rs["family"] for rs in rs_list}
     out = []
     seen = {}
-    for idx, raw in enumerate(value):
-        p = item_path(base, idx)
-        if not isinstance(raw, dict):
-            raise InputError(p, raw, "must be a dictionary")
+    for p, raw in items:
         addr = ip_address(path_join(p, "ip"), raw.get("ip"))
         family = "inet6" if addr.version == 6 else "inet"
         dev = device(path_join(p, "dev"), raw.get("dev"))
-        if rs_families and family not in rs_families:
-            raise InputError(
-                path_join(p, "ip"),
-                raw.get("ip"),
-                "a local address faces the real servers: it must be IPv{} like them{}".format(
-                    6 if "inet6" in rs_families else 4,
-                    " (NAT64)" if svc["family"] == "inet6" and "inet" in rs_families else "",
-                ),
-            )
-        if svc["family"] == "inet" and family == "inet6":
-            raise InputError(path_join(p, "ip"), raw.get("ip"), "an IPv4 VIP needs IPv4 local addresses")
+        _check_laddr_family(p, raw.get("ip"), family, svc, rs_families)
         ip = addr.compressed
         if ip in seen:
             raise InputError(path_join(p, "ip"), raw.get("ip"), f"duplicate local address (also {seen[ip]})")
         seen[ip] = p
         out.append({"path": p, "ip": ip, "dev": dev, "family": family})
     return out
+
+
+def _check_laddr_family(p, raw_ip, family, svc, rs_families):
+    """A local address has the family of the real servers it faces (and of an IPv4 VIP)."""
+    if rs_families and family not in rs_families:
+        raise InputError(
+            path_join(p, "ip"),
+            raw_ip,
+            "a local address faces the real servers: it must be IPv{} like them{}".format(
+                6 if "inet6" in rs_families else 4,
+                " (NAT64)" if svc["family"] == "inet6" and "inet" in rs_families else "",
+            ),
+        )
+    if svc["family"] == "inet" and family == "inet6":
+        raise InputError(path_join(p, "ip"), raw_ip, "an IPv4 VIP needs IPv4 local addresses")
 
 
 # ----------------------------------------------------------------------------- live
@@ -512,54 +581,11 @@ def live_services(parsed_list, thresholds=None, laddrs=None, blocklist=None, all
     ``laddrs``: ``{(protocol, vip, port): [ip, ...]}`` (or None: not read/kernel);
     ``blocklist``/``allowlist``: parser output (or None: not read).
     """
-    thr = {}
-    if thresholds is not None:
-        for svc in thresholds["services"]:
-            key = _parsed_key(svc)
-            for rs in svc["real_servers"]:
-                thr[(key, rs["ip"], rs["port"])] = (rs["u_threshold"], rs["l_threshold"])
-    acls = {}
-    for name, entries in (("blocklist", blocklist), ("allowlist", allowlist)):
-        if entries is None:
-            continue
-        for entry in entries:
-            acls.setdefault((name, (entry["protocol"], entry["vip"], entry["port"])), []).append(entry["address"])
+    thr = _threshold_map(thresholds)
+    acls = _acl_map(blocklist, allowlist)
     out = []
     for parsed in parsed_list["services"]:
         key = _parsed_key(parsed)
-        flags = parsed["flags"]
-        opts = default_options()
-        opts.update(
-            {
-                "scheduler": parsed["scheduler"],
-                "persistent": flags["persistent"],
-                "netmask": flags["netmask"],
-                "ops": flags["ops"],
-                "synproxy": flags["synproxy"],
-                "conn_timeout": flags["conn_timeout"] or None,
-                "hash_target": flags["hash_target"],
-                "proxy_protocol": None if flags["proxy_protocol"] in (None, "disable") else flags["proxy_protocol"],
-                "expire_quiescent": flags["expire_quiescent"],
-                "quic": flags["quic"],
-                "dest_check": flags["dest_check"] or None,
-            }
-        )
-        rs_list = []
-        for rs in parsed["real_servers"]:
-            u_thr, l_thr = thr.get((key, rs["ip"], rs["port"]), (None, None))
-            rs_list.append(
-                {
-                    "ip": rs["ip"],
-                    "port": rs["port"],
-                    "family": _family(rs["ip"]),
-                    "forward": rs["forward"],
-                    "weight": rs["weight"],
-                    "u_threshold": u_thr,
-                    "l_threshold": l_thr,
-                    "active_conns": rs["active_conns"],
-                    "inactive_conns": rs["inactive_conns"],
-                }
-            )
         svc_laddrs = None
         if laddrs is not None and key[0] in PROTOCOLS:
             svc_laddrs = [{"ip": ip, "dev": None} for ip in laddrs.get(key, [])]
@@ -573,14 +599,72 @@ def live_services(parsed_list, thresholds=None, laddrs=None, blocklist=None, all
                 "fwmark": parsed["fwmark"],
                 "family": parsed["family"],
                 "state": "present",
-                "options": opts,
-                "real_servers": rs_list,
+                "options": _live_options(parsed),
+                "real_servers": [_live_rs(rs, thr.get((key, rs["ip"], rs["port"]))) for rs in parsed["real_servers"]],
                 "laddrs": svc_laddrs,
                 "blocklist": sorted(acls.get(("blocklist", key), [])) if blocklist is not None else None,
                 "allowlist": sorted(acls.get(("allowlist", key), [])) if allowlist is not None else None,
             }
         )
     return out
+
+
+def _threshold_map(thresholds):
+    """``{(service key, ip, port): (u_threshold, l_threshold)}`` ({} when not read)."""
+    thr = {}
+    if thresholds is not None:
+        for svc in thresholds["services"]:
+            key = _parsed_key(svc)
+            for rs in svc["real_servers"]:
+                thr[(key, rs["ip"], rs["port"])] = (rs["u_threshold"], rs["l_threshold"])
+    return thr
+
+
+def _acl_map(blocklist, allowlist):
+    """``{(list name, service key): [address, ...]}`` of the lists that were read."""
+    acls = {}
+    for name, entries in (("blocklist", blocklist), ("allowlist", allowlist)):
+        for entry in entries or ():
+            acls.setdefault((name, (entry["protocol"], entry["vip"], entry["port"])), []).append(entry["address"])
+    return acls
+
+
+def _live_options(parsed):
+    """The canonical options of a parsed service (its scheduler and flags)."""
+    flags = parsed["flags"]
+    opts = default_options()
+    opts.update(
+        {
+            "scheduler": parsed["scheduler"],
+            "persistent": flags["persistent"],
+            "netmask": flags["netmask"],
+            "ops": flags["ops"],
+            "synproxy": flags["synproxy"],
+            "conn_timeout": flags["conn_timeout"] or None,
+            "hash_target": flags["hash_target"],
+            "proxy_protocol": None if flags["proxy_protocol"] in (None, "disable") else flags["proxy_protocol"],
+            "expire_quiescent": flags["expire_quiescent"],
+            "quic": flags["quic"],
+            "dest_check": flags["dest_check"] or None,
+        }
+    )
+    return opts
+
+
+def _live_rs(rs, thresholds):
+    """A canonical live real server; ``thresholds`` ``(u, l)`` or None (not read)."""
+    u_thr, l_thr = thresholds or (None, None)
+    return {
+        "ip": rs["ip"],
+        "port": rs["port"],
+        "family": _family(rs["ip"]),
+        "forward": rs["forward"],
+        "weight": rs["weight"],
+        "u_threshold": u_thr,
+        "l_threshold": l_thr,
+        "active_conns": rs["active_conns"],
+        "inactive_conns": rs["inactive_conns"],
+    }
 
 
 def _parsed_key(parsed):
@@ -751,7 +835,3 @@ def _sort_key(svc):
         return (2, 0, 0, 0, 0, 0)
     fam, addr = _ip_sort(key[1])
     return (0, 0, fam, PROTOCOLS.index(key[0]) if key[0] in PROTOCOLS else 9, addr, key[2] or 0)
-
-
-def copy_table(services):
-    return copy.deepcopy(services)

@@ -164,22 +164,25 @@ class _Planner:
         self.add(phase, M.render_del_laddr(svc, laddr), f"remove local address {ip} from {svc['label']}")
         self.laddr_deleted.append(laddr)
 
+    def drain_rs(self, svc, rs, description):
+        """Weight 0 for ``rs`` (unless it is 0 already) and a drain target for the wait."""
+        if rs["weight"] != 0:
+            self.add("drain_weight", M.render_edit_rs(svc, dict(rs, weight=0)), description)
+        self.drain_targets.append(
+            {
+                "service": svc["label"],
+                "key": svc["key"],
+                "target": M.service_target(svc),
+                "ip": rs["ip"],
+                "port": rs["port"],
+                "active_conns": rs.get("active_conns"),
+            }
+        )
+
     def remove_rs(self, svc, rs):
         label = f"{M.rs_label(rs)} from {svc['label']}"
         if self.drain:
-            if rs["weight"] != 0:
-                zero = dict(rs, weight=0)
-                self.add("drain_weight", M.render_edit_rs(svc, zero), f"drain {label}: weight 0")
-            self.drain_targets.append(
-                {
-                    "service": svc["label"],
-                    "key": svc["key"],
-                    "target": M.service_target(svc),
-                    "ip": rs["ip"],
-                    "port": rs["port"],
-                    "active_conns": rs.get("active_conns"),
-                }
-            )
+            self.drain_rs(svc, rs, f"drain {label}: weight 0")
         self.add("rs_del", M.render_del_rs(svc, rs), f"remove real server {label}")
 
     def remove_service(self, cur):
@@ -187,22 +190,7 @@ class _Planner:
             self.del_laddr(cur, laddr["ip"])
         if self.drain:
             for rs in cur["real_servers"]:
-                if rs["weight"] != 0:
-                    self.add(
-                        "drain_weight",
-                        M.render_edit_rs(cur, dict(rs, weight=0)),
-                        f"drain {M.rs_label(rs)} of {cur['label']}: weight 0",
-                    )
-                self.drain_targets.append(
-                    {
-                        "service": cur["label"],
-                        "key": cur["key"],
-                        "target": M.service_target(cur),
-                        "ip": rs["ip"],
-                        "port": rs["port"],
-                        "active_conns": rs.get("active_conns"),
-                    }
-                )
+                self.drain_rs(cur, rs, f"drain {M.rs_label(rs)} of {cur['label']}: weight 0")
         self.add("service_del", M.render_del_service(cur), f"remove service {cur['label']}")
         self.expected.pop(cur["key"], None)
 
@@ -356,52 +344,63 @@ class _Planner:
                         f"remove {entry} from the {name} of {want['label']}",
                     )
 
-    def run(self):
+    def plan_service(self, want, cur):
+        """The actions of one declared service (``cur``: its live state or None)."""
+        if want["state"] == "absent":
+            if cur is not None:
+                self.remove_service(cur)
+            return
+        if cur is None:
+            acls = [(n, want[n]) for n in ("blocklist", "allowlist") if want[n]]
+            self.create(want, want["real_servers"] or [], want["laddrs"] or [], acls)
+            self.expected[want["key"]] = self.target(want, None)
+            return
+        if not _options_equal(cur["options"], want["options"]):
+            if not edit_can_express(cur["options"], want["options"], self.flavor):
+                self.recreate(want, cur)
+                self.expected[want["key"]] = self.target(want, cur)
+                return
+            self.add("service", M.render_edit_service(want, self.flavor), f"update the options of {want['label']}")
+        if want["real_servers"] is not None:
+            self.update_rs(want, cur)
+        if want["laddrs"] is not None:
+            self.update_laddrs(want, cur)
+        self.update_acls(want, cur)
+        self.expected[want["key"]] = self.target(want, cur)
+
+    def purge_undeclared(self):
+        """Remove the manageable live services that are not declared."""
         declared = {svc["key"] for svc in self.desired}
+        for cur in self.live:
+            if cur["key"] not in declared and M.manageable(cur):
+                count = len(cur["real_servers"])
+                self.purged.append(f"{cur['label']} ({count} real server{'' if count == 1 else 's'})")
+                self.remove_service(cur)
+
+    def restore_lip_addresses(self):
+        """Put back on the NIC every LIP ``--del-laddr`` took off that a service still uses."""
+        in_use = {laddr["ip"] for svc in self.expected.values() for laddr in svc.get("laddrs") or []}
+        done = set()
+        for laddr in self.laddr_deleted:
+            if laddr["ip"] in in_use and laddr["ip"] not in done:
+                done.add(laddr["ip"])
+                self.add(
+                    "lip_address",
+                    M.render_lip_address(laddr),
+                    f"put local address {laddr['ip']} back on {laddr['dev']}: --del-laddr removed it, "
+                    "another service still uses it",
+                    tool="dpip",
+                )
+
+    def run(self):
         for want in self.desired:
-            cur = self.live_map.get(want["key"])
-            if want["state"] == "absent":
-                if cur is not None:
-                    self.remove_service(cur)
-                continue
-            if cur is None:
-                acls = [(n, want[n]) for n in ("blocklist", "allowlist") if want[n]]
-                self.create(want, want["real_servers"] or [], want["laddrs"] or [], acls)
-                self.expected[want["key"]] = self.target(want, None)
-                continue
-            if not _options_equal(cur["options"], want["options"]):
-                if not edit_can_express(cur["options"], want["options"], self.flavor):
-                    self.recreate(want, cur)
-                    self.expected[want["key"]] = self.target(want, cur)
-                    continue
-                self.add("service", M.render_edit_service(want, self.flavor), f"update the options of {want['label']}")
-            if want["real_servers"] is not None:
-                self.update_rs(want, cur)
-            if want["laddrs"] is not None:
-                self.update_laddrs(want, cur)
-            self.update_acls(want, cur)
-            self.expected[want["key"]] = self.target(want, cur)
+            self.plan_service(want, self.live_map.get(want["key"]))
         if self.purge:
-            for cur in self.live:
-                if cur["key"] not in declared and M.manageable(cur):
-                    count = len(cur["real_servers"])
-                    self.purged.append(f"{cur['label']} ({count} real server{'' if count == 1 else 's'})")
-                    self.remove_service(cur)
+            self.purge_undeclared()
         if self.drain_targets:
             self.add("drain_wait", [], "wait for the drained real servers", tool="wait", data=self.drain_targets)
         if self.manage_laddr_addresses:
-            in_use = {laddr["ip"] for svc in self.expected.values() for laddr in svc.get("laddrs") or []}
-            done = set()
-            for laddr in self.laddr_deleted:
-                if laddr["ip"] in in_use and laddr["ip"] not in done:
-                    done.add(laddr["ip"])
-                    self.add(
-                        "lip_address",
-                        M.render_lip_address(laddr),
-                        f"put local address {laddr['ip']} back on {laddr['dev']}: --del-laddr removed it, "
-                        "another service still uses it",
-                        tool="dpip",
-                    )
+            self.restore_lip_addresses()
         actions = [action for name in PHASES for action in self.phases[name]]
         expected = sorted(self.expected.values(), key=M._sort_key)
         return IpvsPlan(actions, expected, self.drain_targets, self.flavor, self.purged)
@@ -506,37 +505,45 @@ def apply(units, runner, binaries, drain_timeout=30, drain_poll=1, sleep=time.sl
             continue
         entry = unit_command(unit, binaries)
         if unit["kind"] == "restore":
-            try:
-                rc, _out, err = runner.run(entry["cmd"], data=entry["stdin"], check_rc=False, record=False)
-            except CommandError as exc:  # the daemon went away
-                failed = dict(entry, rc=exc.rc)
-                raise ApplyError(
-                    exc.msg, commands, dict(failed, stdout=exc.stdout, stderr=exc.stderr), exc.dpvs_errors, drained
-                ) from exc
-            entry["rc"] = rc
-            commands.append(entry)
-            batch_errors += [e for e in sockopt_errors(err) if (e["msg"], e["code"]) not in LADDR_NIC_NOISE]
-            continue
-        action = unit["action"]
-        try:
-            rc, out, err = runner.run(entry["cmd"], check_rc=False, record=False)
-        except CommandError as exc:  # DaemonDownError
-            failed = dict(entry, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-            raise ApplyError(exc.msg, commands, failed, exc.dpvs_errors, drained) from exc
-        entry["rc"] = rc
-        if rc != 0 and action.tool == "dpip" and any(e["code"] == -3 for e in sockopt_errors(err)):
-            rc = 0  # the LIP is on the NIC already: what we wanted
-        if rc != 0:
-            failed = dict(entry, stdout=out, stderr=err)
-            raise ApplyError(
-                _failure_message(entry, err, out, action.description, commands),
-                commands,
-                failed,
-                sockopt_errors(err),
-                drained,
-            )
+            batch_errors += _run_restore(runner, entry, commands, drained)
+        else:
+            _run_command(runner, entry, unit["action"], commands, drained)
         commands.append(entry)
     return commands, drained, batch_errors
+
+
+def _run_restore(runner, entry, commands, drained):
+    """Run one ``ipvsadm -R`` batch; returns its DPVS errors (minus the laddr NIC noise)."""
+    try:
+        rc, _out, err = runner.run(entry["cmd"], data=entry["stdin"], check_rc=False, record=False)
+    except CommandError as exc:  # the daemon went away
+        failed = dict(entry, rc=exc.rc)
+        raise ApplyError(
+            exc.msg, commands, dict(failed, stdout=exc.stdout, stderr=exc.stderr), exc.dpvs_errors, drained
+        ) from exc
+    entry["rc"] = rc
+    return [e for e in sockopt_errors(err) if (e["msg"], e["code"]) not in LADDR_NIC_NOISE]
+
+
+def _run_command(runner, entry, action, commands, drained):
+    """Run one plain command; raises ApplyError when it fails."""
+    try:
+        rc, out, err = runner.run(entry["cmd"], check_rc=False, record=False)
+    except CommandError as exc:  # DaemonDownError
+        failed = dict(entry, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
+        raise ApplyError(exc.msg, commands, failed, exc.dpvs_errors, drained) from exc
+    entry["rc"] = rc
+    if rc != 0 and action.tool == "dpip" and any(e["code"] == -3 for e in sockopt_errors(err)):
+        rc = 0  # the LIP is on the NIC already: what we wanted
+    if rc != 0:
+        failed = dict(entry, stdout=out, stderr=err)
+        raise ApplyError(
+            _failure_message(entry, err, out, action.description, commands),
+            commands,
+            failed,
+            sockopt_errors(err),
+            drained,
+        )
 
 
 def wait_drain(runner, ipvsadm, targets, timeout, poll, sleep=time.sleep, clock=time.monotonic):
@@ -553,15 +560,7 @@ def wait_drain(runner, ipvsadm, targets, timeout, poll, sleep=time.sleep, clock=
         for idx in pending:
             by_service.setdefault(tuple(targets[idx]["target"]), []).append(idx)
         for target, indexes in by_service.items():
-            rc, out, _err = runner.run([ipvsadm, "-ln", *target], check_rc=False, read_only=True, record=False)
-            conns = {}
-            if rc == 0:
-                try:
-                    for svc in parse_list(out)["services"]:
-                        for rs in svc["real_servers"]:
-                            conns[(rs["ip"], rs["port"])] = rs["active_conns"]
-                except ParseError:
-                    conns = {}
+            conns = _active_conns(runner, ipvsadm, target)
             for idx in indexes:
                 t = targets[idx]
                 active = conns.get((t["ip"], t["port"]), 0)  # gone: nothing left to drain
@@ -576,32 +575,36 @@ def wait_drain(runner, ipvsadm, targets, timeout, poll, sleep=time.sleep, clock=
                 results[idx] = (round(clock() - start, 1), last.get(idx), True)
             break
         sleep(poll)
-    return [
-        {
-            "service": t["service"],
-            "ip": t["ip"],
-            "port": t["port"],
-            "seconds": results[idx][0],
-            "active_conns": results[idx][1],
-            "timed_out": results[idx][2],
-        }
-        for idx, t in enumerate(targets)
-    ]
+    return [_drained(t, *results[idx]) for idx, t in enumerate(targets)]
+
+
+def _active_conns(runner, ipvsadm, target):
+    """``{(ip, port): ActiveConn}`` of one service's real servers ({} when it cannot be read)."""
+    rc, out, _err = runner.run([ipvsadm, "-ln", *target], check_rc=False, read_only=True, record=False)
+    if rc != 0:
+        return {}
+    try:
+        services = parse_list(out)["services"]
+    except ParseError:
+        return {}
+    return {(rs["ip"], rs["port"]): rs["active_conns"] for svc in services for rs in svc["real_servers"]}
+
+
+def _drained(target, seconds, active_conns, timed_out):
+    """One ``drained`` result entry."""
+    return {
+        "service": target["service"],
+        "ip": target["ip"],
+        "port": target["port"],
+        "seconds": seconds,
+        "active_conns": active_conns,
+        "timed_out": timed_out,
+    }
 
 
 def planned_drains(the_plan):
     """``drained`` for a plan that did not run (check mode): what would be drained."""
-    return [
-        {
-            "service": t["service"],
-            "ip": t["ip"],
-            "port": t["port"],
-            "seconds": None,
-            "active_conns": t["active_conns"],
-            "timed_out": None,
-        }
-        for t in the_plan.drain_targets
-    ]
+    return [_drained(t, None, t["active_conns"], None) for t in the_plan.drain_targets]
 
 
 # ----------------------------------------------------------------------------- reading
@@ -685,48 +688,66 @@ def verify(expected, live):
     got = {svc["key"]: svc for svc in live}
     want = {svc["key"]: svc for svc in expected}
     for key, exp in want.items():
-        label = exp["label"]
         cur = got.get(key)
         if cur is None:
-            problems.append(f"{label}: service missing")
+            problems.append(f"{exp['label']}: service missing")
             continue
-        for name in M.default_options():
-            if exp["options"][name] != cur["options"][name]:
-                problems.append(f"{label}: {name} is {cur['options'][name]!r}, want {exp['options'][name]!r}")
-        cur_rs = {(r["ip"], r["port"]): r for r in cur["real_servers"]}
-        exp_rs = {(r["ip"], r["port"]): r for r in exp["real_servers"]}
-        for rkey, rs in exp_rs.items():
-            have = cur_rs.get(rkey)
-            rlabel = M.rs_label(rs)
-            if have is None:
-                problems.append(f"{label}: real server {rlabel} missing")
-                continue
-            for field in ("forward", "weight", "u_threshold", "l_threshold"):
-                if rs.get(field) is None or have.get(field) is None:
-                    continue
-                if rs[field] != have[field]:
-                    problems.append(f"{label}: real server {rlabel} {field} is {have[field]!r}, want {rs[field]!r}")
-        for rkey, rs in cur_rs.items():
-            if rkey not in exp_rs:
-                problems.append(f"{label}: unexpected real server {M.rs_label(rs)}")
-        if exp.get("laddrs") is not None and cur.get("laddrs") is not None:
-            exp_ips = sorted(laddr["ip"] for laddr in exp["laddrs"])
-            cur_ips = sorted(laddr["ip"] for laddr in cur["laddrs"])
-            if exp_ips != cur_ips:
-                problems.append(f"{label}: local addresses are {cur_ips}, want {exp_ips}")
-        for name in ("blocklist", "allowlist"):
-            if exp.get(name) is not None and cur.get(name) is not None and sorted(exp[name]) != sorted(cur[name]):
-                problems.append(f"{label}: {name} is {sorted(cur[name])}, want {sorted(exp[name])}")
+        problems += _service_problems(exp, cur)
     for key, cur in got.items():
         if key not in want and M.manageable(cur):
             problems.append(f"{cur['label']}: service still present")
     return problems
 
 
+def _service_problems(exp, cur):
+    """What differs in one service: options, real servers, local addresses, lists."""
+    label = exp["label"]
+    problems = [
+        f"{label}: {name} is {cur['options'][name]!r}, want {exp['options'][name]!r}"
+        for name in M.default_options()
+        if exp["options"][name] != cur["options"][name]
+    ]
+    problems += _rs_problems(label, exp["real_servers"], cur["real_servers"])
+    if exp.get("laddrs") is not None and cur.get("laddrs") is not None:
+        exp_ips = sorted(laddr["ip"] for laddr in exp["laddrs"])
+        cur_ips = sorted(laddr["ip"] for laddr in cur["laddrs"])
+        if exp_ips != cur_ips:
+            problems.append(f"{label}: local addresses are {cur_ips}, want {exp_ips}")
+    for name in ("blocklist", "allowlist"):
+        if exp.get(name) is not None and cur.get(name) is not None and sorted(exp[name]) != sorted(cur[name]):
+            problems.append(f"{label}: {name} is {sorted(cur[name])}, want {sorted(exp[name])}")
+    return problems
+
+
+def _rs_problems(label, expected_rs, live_rs):
+    """Missing, different (fields known on both sides) and unexpected real servers."""
+    problems = []
+    cur_rs = {(r["ip"], r["port"]): r for r in live_rs}
+    exp_rs = {(r["ip"], r["port"]): r for r in expected_rs}
+    for rkey, rs in exp_rs.items():
+        have = cur_rs.get(rkey)
+        rlabel = M.rs_label(rs)
+        if have is None:
+            problems.append(f"{label}: real server {rlabel} missing")
+            continue
+        for field in ("forward", "weight", "u_threshold", "l_threshold"):
+            if rs.get(field) is None or have.get(field) is None:
+                continue
+            if rs[field] != have[field]:
+                problems.append(f"{label}: real server {rlabel} {field} is {have[field]!r}, want {rs[field]!r}")
+    for rkey, rs in cur_rs.items():
+        if rkey not in exp_rs:
+            problems.append(f"{label}: unexpected real server {M.rs_label(rs)}")
+    return problems
+
+
+# the forwarding methods of the parser shape (a KeyError for anything else)
+PARSER_FORWARDS = {v: v for v in ("fullnat", "masq", "dr", "tunnel", "snat", "local")}
+
+
 def to_parser_shape(table, live_parsed):
     """A canonical table in the parser shape of ``parse_list`` services (+ ``laddrs``), for the
     ``services`` result of check mode (the table the plan leads to)."""
-    fwd = {v: v for v in ("fullnat", "masq", "dr", "tunnel", "snat", "local")}
     live_by_key = {M._parsed_key(s): s for s in live_parsed["services"]}
     out = []
     for svc in table:
@@ -734,21 +755,6 @@ def to_parser_shape(table, live_parsed):
         if old is not None and not M.manageable(svc):
             out.append(old)
             continue
-        o = svc["options"]
-        flags = {
-            "hash_target": o["hash_target"],
-            "persistent": o["persistent"],
-            "netmask": o["netmask"],
-            "pe": old["flags"]["pe"] if old else None,
-            "sched_flags": list(old["flags"]["sched_flags"]) if old else [],
-            "ops": o["ops"],
-            "synproxy": o["synproxy"],
-            "conn_timeout": o["conn_timeout"],
-            "proxy_protocol": o["proxy_protocol"],
-            "expire_quiescent": o["expire_quiescent"],
-            "quic": o["quic"],
-            "dest_check": o["dest_check"],
-        }
         old_laddrs = {laddr["ip"]: laddr for laddr in (old or {}).get("laddrs") or []}
         out.append(
             {
@@ -758,21 +764,9 @@ def to_parser_shape(table, live_parsed):
                 "fwmark": svc["fwmark"],
                 "match": None,
                 "family": svc["family"],
-                "scheduler": o["scheduler"],
-                "flags": flags,
-                "real_servers": [
-                    {
-                        "ip": rs["ip"],
-                        "port": rs["port"],
-                        "forward": fwd[rs["forward"]],
-                        "weight": rs["weight"],
-                        "active_conns": rs.get("active_conns") or 0,
-                        "inactive_conns": rs.get("inactive_conns") or 0,
-                        "inhibited": False,
-                        "overload": False,
-                    }
-                    for rs in svc["real_servers"]
-                ],
+                "scheduler": svc["options"]["scheduler"],
+                "flags": _parser_flags(svc["options"], old),
+                "real_servers": [_parser_rs(rs) for rs in svc["real_servers"]],
                 "laddrs": None
                 if svc.get("laddrs") is None
                 else [
@@ -782,6 +776,38 @@ def to_parser_shape(table, live_parsed):
             }
         )
     return out
+
+
+def _parser_flags(o, old):
+    """The parser's ``flags`` of canonical options ``o`` (``pe``/``sched_flags`` kept from ``old``)."""
+    return {
+        "hash_target": o["hash_target"],
+        "persistent": o["persistent"],
+        "netmask": o["netmask"],
+        "pe": old["flags"]["pe"] if old else None,
+        "sched_flags": list(old["flags"]["sched_flags"]) if old else [],
+        "ops": o["ops"],
+        "synproxy": o["synproxy"],
+        "conn_timeout": o["conn_timeout"],
+        "proxy_protocol": o["proxy_protocol"],
+        "expire_quiescent": o["expire_quiescent"],
+        "quic": o["quic"],
+        "dest_check": o["dest_check"],
+    }
+
+
+def _parser_rs(rs):
+    """A canonical real server in the parser shape."""
+    return {
+        "ip": rs["ip"],
+        "port": rs["port"],
+        "forward": PARSER_FORWARDS[rs["forward"]],
+        "weight": rs["weight"],
+        "active_conns": rs.get("active_conns") or 0,
+        "inactive_conns": rs.get("inactive_conns") or 0,
+        "inhibited": False,
+        "overload": False,
+    }
 
 
 # ----------------------------------------------------------------------------- the module

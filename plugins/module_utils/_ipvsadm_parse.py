@@ -198,52 +198,55 @@ def _empty_flags():
     }
 
 
+# flags that are a word alone -> the flag they set to True
+BOOL_FLAGS = {"ops": "ops", "synproxy": "synproxy", "expire-quiescent": "expire_quiescent", "quic": "quic"}
+# flags followed by a value -> (the flag, whether the value is a number);
+# "conn-timeout 120" (v1.9+), "conn_timeout 120" (v1.8)
+VALUE_FLAGS = {
+    "persistent": ("persistent", True),
+    "mask": ("netmask", False),
+    "pe": ("pe", False),
+    "conn-timeout": ("conn_timeout", True),
+    "conn_timeout": ("conn_timeout", True),
+}
+
+
 def _parse_flags(tokens, line):
     """The flags after the scheduler, in the order both ipvsadm flavours print them."""
     flags = _empty_flags()
     i = 0
     while i < len(tokens):
-        tok = tokens[i]
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok in ("sip", "qid"):
-            flags["hash_target"] = tok
-        elif tok == "persistent" and nxt is not None and nxt.isdigit():
-            flags["persistent"] = int(nxt)
-            i += 1
-        elif tok == "mask" and nxt is not None:
-            flags["netmask"] = nxt
-            i += 1
-        elif tok == "pe" and nxt is not None:
-            flags["pe"] = nxt
-            i += 1
-        elif tok == "ops":
-            flags["ops"] = True
-        elif tok == "synproxy":
-            flags["synproxy"] = True
-        elif tok in ("conn-timeout", "conn_timeout") and nxt is not None and nxt.isdigit():
-            # "conn-timeout 120" (v1.9+), "conn_timeout 120" (v1.8)
-            flags["conn_timeout"] = int(nxt)
-            i += 1
-        elif tok.startswith("pp") and tok[2:] in PROXY_PROTOCOLS:
-            flags["proxy_protocol"] = tok[2:]
-        elif tok == "expire-quiescent":
-            flags["expire_quiescent"] = True
-        elif tok == "quic":
-            flags["quic"] = True
-        elif tok == "dest-check":
-            # " dest-check internal:default external:tcp,ping"
-            parts = []
-            while i + 1 < len(tokens) and tokens[i + 1].startswith(("internal:", "external:")):
-                parts.append(tokens[i + 1])
-                i += 1
-            flags["dest_check"] = " ".join(parts)
-        elif tok.startswith("(") and tok.endswith(")"):
-            # kernel scheduler flags: " (sh-fallback,sh-port)"
-            flags["sched_flags"] = [f for f in tok[1:-1].split(",") if f]
-        else:
-            raise ParseError(line)
-        i += 1
+        i = _parse_flag(flags, tokens, i, line)
     return flags
+
+
+def _parse_flag(flags, tokens, i, line):
+    """Read the flag at ``tokens[i]`` (and its value) into ``flags``; returns the next index."""
+    tok = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if tok in ("sip", "qid"):
+        flags["hash_target"] = tok
+    elif tok in BOOL_FLAGS:
+        flags[BOOL_FLAGS[tok]] = True
+    elif tok in VALUE_FLAGS and nxt is not None and (nxt.isdigit() or not VALUE_FLAGS[tok][1]):
+        name, numeric = VALUE_FLAGS[tok]
+        flags[name] = int(nxt) if numeric else nxt
+        return i + 2
+    elif tok.startswith("pp") and tok[2:] in PROXY_PROTOCOLS:
+        flags["proxy_protocol"] = tok[2:]
+    elif tok == "dest-check":
+        # " dest-check internal:default external:tcp,ping"
+        parts = []
+        while i + 1 < len(tokens) and tokens[i + 1].startswith(("internal:", "external:")):
+            parts.append(tokens[i + 1])
+            i += 1
+        flags["dest_check"] = " ".join(parts)
+    elif tok.startswith("(") and tok.endswith(")"):
+        # kernel scheduler flags: " (sh-fallback,sh-port)"
+        flags["sched_flags"] = [f for f in tok[1:-1].split(",") if f]
+    else:
+        raise ParseError(line)
+    return i + 1
 
 
 def _service_head(line):
@@ -569,6 +572,76 @@ def _empty_save(op):
     }
 
 
+def _save_service(protocol):
+    """The handler of a service switch (``-t VIP:PORT`` ...)."""
+
+    def handler(rule, val):
+        rule["protocol"] = protocol
+        rule["vip"], rule["port"] = split_hostport(val)
+        rule["family"] = _addr(rule["vip"])[1]
+
+    return handler
+
+
+def _save_fwmark(rule, val):
+    rule["protocol"] = "fwmark"
+    rule["fwmark"] = int(val)
+    rule["family"] = "inet"
+
+
+def _save_match(rule, val):
+    rule["protocol"] = "match"
+    rule["match"] = val
+
+
+def _save_rs(rule, val):
+    rule["rs_ip"], rule["rs_port"] = split_hostport(val)
+
+
+def _save_set(field, convert=None):
+    """The handler of an option whose value (``convert``-ed) goes to ``rule[field]``."""
+
+    def handler(rule, val):
+        rule[field] = convert(val) if convert else val
+
+    return handler
+
+
+def _save_const(field, value):
+    """The handler of a switch without value: ``rule[field] = value``."""
+
+    def handler(rule, _val):
+        rule[field] = value
+
+    return handler
+
+
+def _save_ignore(rule, val):
+    """Options the rule has no field for (``--tun-port``, the tunnel checksum switches)."""
+
+
+# -S options -> (what follows them: None, "value" or "number"; handler(rule, value)); "-b" is
+# special (scheduler flags on -A, fullnat on -a: see _save_option)
+SAVE_OPTIONS = {
+    **{opt: ("value", _save_service(protocol)) for opt, protocol in SAVE_SERVICE_OPTS.items()},
+    "-f": ("number", _save_fwmark),
+    "-6": (None, _save_const("family", "inet6")),
+    "-H": ("value", _save_match),
+    "-s": ("value", _save_set("scheduler")),
+    "-p": ("number", _save_set("persistent", int)),
+    "-M": ("value", _save_set("netmask")),
+    "--pe": ("value", _save_set("pe")),
+    "pe": ("value", _save_set("pe")),
+    **{opt: (None, _save_const("ops", True)) for opt in ("--ops", "-o", "ops")},
+    **{opt: (None, _save_const("forward", forward)) for opt, forward in SAVE_FORWARDS.items()},
+    "-r": ("value", _save_rs),
+    "-w": ("number", _save_set("weight", int)),
+    "--tun-type": ("value", _save_set("tun_type")),
+    "--tun-port": ("value", _save_ignore),
+    **{opt: (None, _save_ignore) for opt in ("--tun-nocsum", "--tun-csum", "--tun-remcsum")},
+}
+
+
 def parse_save(text):
     """``ipvsadm -S -n`` of either flavour, one dict per line (lossy by nature: see the README).
 
@@ -577,71 +650,40 @@ def parse_save(text):
     [-b sh-fallback,sh-port]`` (``-b`` is the scheduler flags there, fullnat in ``-a`` on DPVS),
     ``-a ... -i -w 1 --tun-type gue --tun-port 6080``.
     """
-    rules = []
-    for line in _lines(text):
-        try:
-            tokens = shlex.split(line)
-        except ValueError:
-            raise ParseError(line, "ipvsadm -S") from None
-        if not tokens or tokens[0] not in ("-A", "-a"):
+    return [_parse_save_line(line) for line in _lines(text)]
+
+
+def _parse_save_line(line):
+    try:
+        tokens = shlex.split(line)
+    except ValueError:
+        raise ParseError(line, "ipvsadm -S") from None
+    if not tokens or tokens[0] not in ("-A", "-a"):
+        raise ParseError(line, "ipvsadm -S")
+    rule = _empty_save(tokens[0])
+    i = 1
+    while i < len(tokens):
+        used = _save_option(rule, tokens[i], tokens[i + 1] if i + 1 < len(tokens) else None)
+        if not used:
             raise ParseError(line, "ipvsadm -S")
-        rule = _empty_save(tokens[0])
-        i = 1
-        while i < len(tokens):
-            tok = tokens[i]
-            val = tokens[i + 1] if i + 1 < len(tokens) else None
-            if tok in SAVE_SERVICE_OPTS and val is not None:
-                rule["protocol"] = SAVE_SERVICE_OPTS[tok]
-                rule["vip"], rule["port"] = split_hostport(val)
-                rule["family"] = _addr(rule["vip"])[1]
-                i += 1
-            elif tok == "-f" and val is not None and val.isdigit():
-                rule["protocol"] = "fwmark"
-                rule["fwmark"] = int(val)
-                rule["family"] = "inet"
-                i += 1
-            elif tok == "-6":
-                rule["family"] = "inet6"
-            elif tok == "-H" and val is not None:
-                rule["protocol"] = "match"
-                rule["match"] = val
-                i += 1
-            elif tok == "-s" and val is not None:
-                rule["scheduler"] = val
-                i += 1
-            elif tok == "-p" and val is not None and val.isdigit():
-                rule["persistent"] = int(val)
-                i += 1
-            elif tok == "-M" and val is not None:
-                rule["netmask"] = val
-                i += 1
-            elif tok in ("--pe", "pe") and val is not None:
-                rule["pe"] = val
-                i += 1
-            elif tok in ("--ops", "-o", "ops"):
-                rule["ops"] = True
-            elif tok == "-b" and rule["op"] == "-A" and val is not None:
-                rule["sched_flags"] = [f for f in val.split(",") if f]
-                i += 1
-            elif tok == "-b":
-                rule["forward"] = "fullnat"
-            elif tok in SAVE_FORWARDS:
-                rule["forward"] = SAVE_FORWARDS[tok]
-            elif tok == "-r" and val is not None:
-                rule["rs_ip"], rule["rs_port"] = split_hostport(val)
-                i += 1
-            elif tok == "-w" and val is not None and val.isdigit():
-                rule["weight"] = int(val)
-                i += 1
-            elif tok == "--tun-type" and val is not None:
-                rule["tun_type"] = val
-                i += 1
-            elif tok == "--tun-port" and val is not None:
-                i += 1
-            elif tok in ("--tun-nocsum", "--tun-csum", "--tun-remcsum"):
-                pass
-            else:
-                raise ParseError(line, "ipvsadm -S")
-            i += 1
-        rules.append(rule)
-    return rules
+        i += used
+    return rule
+
+
+def _save_option(rule, tok, val):
+    """Apply the option ``tok`` (``val``: the next token or None) to ``rule``; returns how many
+    tokens it took (1 or 2), 0 when it is not a known option (with the value it needs)."""
+    if tok == "-b":
+        if rule["op"] == "-A" and val is not None:
+            rule["sched_flags"] = [f for f in val.split(",") if f]
+            return 2
+        rule["forward"] = "fullnat"
+        return 1
+    kind, handler = SAVE_OPTIONS.get(tok, ("unknown", None))
+    if kind is None:
+        handler(rule, None)
+        return 1
+    if handler is None or val is None or (kind == "number" and not val.isdigit()):
+        return 0
+    handler(rule, val)
+    return 2
