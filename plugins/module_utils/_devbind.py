@@ -294,6 +294,90 @@ def _find_by(functions, recorded, nic_map, key, value):
     return live or remembered
 
 
+def _selector(device, base):
+    """The one selector of a device entry: ``(key, value)`` with key pci, mac or name."""
+    if not isinstance(device, dict):
+        raise InputError(base, device, "must be a dict with one of pci, mac, name and a driver")
+    unknown = sorted(set(device) - {"pci", "mac", "name", "driver"})
+    if unknown:
+        raise InputError(path_join(base, unknown[0]), device[unknown[0]], "unknown key (use pci, mac, name, driver)")
+    selectors = [key for key in ("pci", "mac", "name") if device.get(key) not in (None, "")]
+    if len(selectors) != 1:
+        raise InputError(base, {k: v for k, v in device.items() if k != "driver"}, "give exactly one of pci, mac, name")
+    key = selectors[0]
+    value = device[key]
+    if not isinstance(value, str):
+        raise InputError(path_join(base, key), value, "must be a string")
+    return key, value
+
+
+def _pci_by_address(where, value, functions, known):
+    """The PCI address a ``pci`` selector names (it must be a network function of this host)."""
+    pci = norm_pci(value)
+    if pci is None:
+        raise InputError(where, value, "not a PCI address (0000:11:00.0 or 11:00.0)")
+    if pci not in functions:
+        raise InputError(where, value, f"no PCI network function {pci} on this host (there are: {known})")
+    return pci
+
+
+def _pci_by_name_mac(where, key, value, functions, recorded, nic_map, known):
+    """The PCI address a ``mac`` or ``name`` selector names: live, else recorded; exactly one."""
+    if key == "mac":
+        wanted = norm_mac(value)
+        if wanted is None:
+            raise InputError(where, value, "not a MAC address (52:54:00:00:01:02)")
+    else:
+        wanted = value.strip()
+        if not IFNAME_RE.match(wanted):
+            raise InputError(where, value, "not an interface name")
+    found = _find_by(functions, recorded, nic_map, key, wanted)
+    if not found:
+        raise InputError(
+            where,
+            value,
+            f"no PCI network function with {'MAC' if key == 'mac' else 'interface name'} {wanted} on this "
+            f"host, live or recorded in the NIC map (PCI network functions: {known})",
+        )
+    if len(found) > 1:
+        raise InputError(where, value, "matches several NICs: {}; select by pci".format(", ".join(found)))
+    return found[0]
+
+
+def _target(driver_path, driver, pci, function, kernel_driver, io):
+    """``(loaded driver directory, restore)`` for the requested ``driver`` of one NIC."""
+    if not isinstance(driver, str) or not DRIVER_RE.match(driver.strip()):
+        raise InputError(
+            driver_path, driver, "not a driver name (vfio-pci, igb_uio, uio_pci_generic, kernel or a kernel driver)"
+        )
+    driver = driver.strip()
+    if driver == KERNEL:
+        if kernel_driver is None:
+            raise InputError(
+                driver_path, driver, f"{pci}: its kernel driver is unknown (no record, no NIC map entry); name it"
+            )
+        target = kernel_driver
+    else:
+        target = driver
+    restore = kernel_driver is not None and norm_driver(target) == norm_driver(kernel_driver)
+    if function["vendor_id"] == MELLANOX_VENDOR and not restore:
+        raise InputError(
+            driver_path,
+            driver,
+            f"{pci} is a Mellanox/NVIDIA NIC (vendor 0x15b3): mlx4/mlx5 are bifurcated, DPDK drives them "
+            "on their kernel driver; leave them on it (driver: kernel) or do not list them",
+        )
+    loaded = driver_dir(io, target)
+    if loaded is None:
+        raise InputError(
+            driver_path,
+            driver,
+            f"driver {target} is not loaded (no /sys/bus/pci/drivers/{target}): load it first "
+            "(role dpvs.cluster.dpdk_kmods, or modprobe)",
+        )
+    return loaded, restore
+
+
 def resolve(
     devices, functions, io, recorded=None, nic_map=None, protected=None, modules=None, force=False, path="devices"
 ):
@@ -312,93 +396,21 @@ def resolve(
         raise InputError(path, devices, "must be a list of {pci|mac|name, driver}")
     for index, device in enumerate(devices):
         base = item_path(path, index)
-        if not isinstance(device, dict):
-            raise InputError(base, device, "must be a dict with one of pci, mac, name and a driver")
-        unknown = sorted(set(device) - {"pci", "mac", "name", "driver"})
-        if unknown:
-            raise InputError(
-                path_join(base, unknown[0]), device[unknown[0]], "unknown key (use pci, mac, name, driver)"
-            )
-        selectors = [key for key in ("pci", "mac", "name") if device.get(key) not in (None, "")]
-        if len(selectors) != 1:
-            raise InputError(
-                base, {k: v for k, v in device.items() if k != "driver"}, "give exactly one of pci, mac, name"
-            )
-        key = selectors[0]
-        value = device[key]
-        if not isinstance(value, str):
-            raise InputError(path_join(base, key), value, "must be a string")
+        key, value = _selector(device, base)
+        where = path_join(base, key)
         if key == "pci":
-            pci = norm_pci(value)
-            if pci is None:
-                raise InputError(path_join(base, key), value, "not a PCI address (0000:11:00.0 or 11:00.0)")
-            if pci not in functions:
-                raise InputError(
-                    path_join(base, key), value, f"no PCI network function {pci} on this host (there are: {known})"
-                )
+            pci = _pci_by_address(where, value, functions, known)
         else:
-            if key == "mac":
-                wanted = norm_mac(value)
-                if wanted is None:
-                    raise InputError(path_join(base, key), value, "not a MAC address (52:54:00:00:01:02)")
-            else:
-                wanted = value.strip()
-                if not IFNAME_RE.match(wanted):
-                    raise InputError(path_join(base, key), value, "not an interface name")
-            found = _find_by(functions, recorded, nic_map, key, wanted)
-            if not found:
-                raise InputError(
-                    path_join(base, key),
-                    value,
-                    f"no PCI network function with {'MAC' if key == 'mac' else 'interface name'} {wanted} on this "
-                    f"host, live or recorded in the NIC map (PCI network functions: {known})",
-                )
-            if len(found) > 1:
-                raise InputError(
-                    path_join(base, key), value, "matches several NICs: {}; select by pci".format(", ".join(found))
-                )
-            pci = found[0]
+            pci = _pci_by_name_mac(where, key, value, functions, recorded, nic_map, known)
         if pci in seen:
             raise InputError(base, value, f"{pci} is already selected by {seen[pci]}")
         seen[pci] = base
         function = functions[pci]
-        driver = device.get("driver")
-        driver_path = path_join(base, "driver")
-        if not isinstance(driver, str) or not DRIVER_RE.match(driver.strip()):
-            raise InputError(
-                driver_path, driver, "not a driver name (vfio-pci, igb_uio, uio_pci_generic, kernel or a kernel driver)"
-            )
-        driver = driver.strip()
         kernel_driver = kernel_driver_of(pci, function, recorded, nic_map, modules)
-        if driver == KERNEL:
-            if kernel_driver is None:
-                raise InputError(
-                    driver_path, driver, f"{pci}: its kernel driver is unknown (no record, no NIC map entry); name it"
-                )
-            target = kernel_driver
-        else:
-            target = driver
-        restore = kernel_driver is not None and norm_driver(target) == norm_driver(kernel_driver)
-        if function["vendor_id"] == MELLANOX_VENDOR and not restore:
+        loaded, restore = _target(path_join(base, "driver"), device.get("driver"), pci, function, kernel_driver, io)
+        if norm_driver(function["driver"]) != norm_driver(loaded) and pci in protected and not force:
             raise InputError(
-                driver_path,
-                driver,
-                f"{pci} is a Mellanox/NVIDIA NIC (vendor 0x15b3): mlx4/mlx5 are bifurcated, DPDK drives them "
-                "on their kernel driver; leave them on it (driver: kernel) or do not list them",
-            )
-        loaded = driver_dir(io, target)
-        if loaded is None:
-            raise InputError(
-                driver_path,
-                driver,
-                f"driver {target} is not loaded (no /sys/bus/pci/drivers/{target}): load it first "
-                "(role dpvs.cluster.dpdk_kmods, or modprobe)",
-            )
-        current = function["driver"]
-        changes = norm_driver(current) != norm_driver(loaded)
-        if changes and pci in protected and not force:
-            raise InputError(
-                path_join(base, key),
+                where,
                 value,
                 f"{pci} is the management NIC: {protected[pci]}; binding it would cut the host off "
                 "(force: true overrides)",
@@ -444,6 +456,53 @@ def _bind_actions(function, target, restore, link_down, ip):
     return actions
 
 
+def _unlisted_requests(functions, requests, recorded, modules, io):
+    """Requests that return the recorded NICs no request names to their kernel driver."""
+    requested = {req["pci"] for req in requests}
+    unlisted = []
+    for pci in sorted(recorded):
+        if pci in requested or pci not in functions:
+            continue
+        entry = recorded[pci] if isinstance(recorded[pci], dict) else {}
+        kernel_driver = entry.get("kernel_driver") or kernel_driver_of(pci, functions[pci], {}, {}, modules)
+        target = (driver_dir(io, kernel_driver) if io is not None else None) or kernel_driver
+        unlisted.append({"pci": pci, "target": target, "kernel_driver": kernel_driver, "restore": True, "path": None})
+    return unlisted
+
+
+def _step_actions(function, req, link_down, ip):
+    """The actions of one NIC's step: bind it to the target, or clear a stale override, or none."""
+    pci = req["pci"]
+    if norm_driver(function["driver"]) != norm_driver(req["target"]):
+        return _bind_actions(function, req["target"], req["restore"], link_down, ip)
+    if req["restore"] and function["driver_override"]:
+        # on its kernel driver already, but a stale override would send it elsewhere at the next probe
+        return [_write(pci, f"/sys/bus/pci/devices/{pci}/driver_override", "\n", "clear a stale driver_override")]
+    return []
+
+
+def _record(new_recorded, req, function, name, mac):
+    """Update the state file's content for one NIC: drop it when restored, else record the binding."""
+    pci = req["pci"]
+    if req["restore"]:
+        new_recorded.pop(pci, None)
+        return
+    entry = dict(new_recorded.get(pci) or {})
+    entry.update(
+        {
+            "kernel_driver": req["kernel_driver"],
+            "name": entry.get("name") or name,
+            "mac": entry.get("mac") or mac,
+            "driver": req["target"],
+            "vendor_id": function["vendor_id"],
+            "device_id": function["device_id"],
+        }
+    )
+    if function["netdev"]:
+        entry["name"], entry["mac"] = function["netdev"], function["mac"]
+    new_recorded[pci] = entry
+
+
 def plan_steps(
     functions, requests, recorded, link_down=True, restore_unlisted=False, ip="ip", modules=None, io=None, nic_map=None
 ):
@@ -453,60 +512,24 @@ def plan_steps(
     driver_after, kernel_driver, restore, listed, actions}``. No step and an unchanged record:
     nothing to do.
     """
-    modules = modules or {}
     steps = []
     new_recorded = {pci: dict(entry) for pci, entry in recorded.items() if isinstance(entry, dict)}
-    listed = set()
     work = [(req, True) for req in requests]
     if restore_unlisted:
-        requested = {req["pci"] for req in requests}
-        for pci in sorted(recorded):
-            if pci in requested or pci not in functions:
-                continue
-            entry = recorded[pci] if isinstance(recorded[pci], dict) else {}
-            kernel_driver = entry.get("kernel_driver") or kernel_driver_of(pci, functions[pci], {}, {}, modules)
-            target = (driver_dir(io, kernel_driver) if io is not None else None) or kernel_driver
-            work.append(
-                ({"pci": pci, "target": target, "kernel_driver": kernel_driver, "restore": True, "path": None}, False)
-            )
+        work += [(req, False) for req in _unlisted_requests(functions, requests, recorded, modules or {}, io)]
     for req, is_listed in work:
         pci = req["pci"]
-        listed.add(pci)
         function = functions[pci]
-        current = function["driver"]
         name, mac = _known_name_mac(pci, function, recorded, nic_map or {})
-        actions = []
-        if norm_driver(current) != norm_driver(req["target"]):
-            actions = _bind_actions(function, req["target"], req["restore"], link_down, ip)
-        elif req["restore"] and function["driver_override"]:
-            # on its kernel driver already, but a stale override would send it elsewhere at the next probe
-            actions = [
-                _write(pci, f"/sys/bus/pci/devices/{pci}/driver_override", "\n", "clear a stale driver_override")
-            ]
-        if req["restore"]:
-            new_recorded.pop(pci, None)
-        else:
-            entry = dict(new_recorded.get(pci) or {})
-            entry.update(
-                {
-                    "kernel_driver": req["kernel_driver"],
-                    "name": entry.get("name") or name,
-                    "mac": entry.get("mac") or mac,
-                    "driver": req["target"],
-                    "vendor_id": function["vendor_id"],
-                    "device_id": function["device_id"],
-                }
-            )
-            if function["netdev"]:
-                entry["name"], entry["mac"] = function["netdev"], function["mac"]
-            new_recorded[pci] = entry
+        actions = _step_actions(function, req, link_down, ip)
+        _record(new_recorded, req, function, name, mac)
         steps.append(
             {
                 "pci": pci,
                 "name": name,
                 "mac": mac,
                 "numa_node": function["numa_node"],
-                "driver_before": current,
+                "driver_before": function["driver"],
                 "driver_after": req["target"],
                 "kernel_driver": req["kernel_driver"],
                 "restore": req["restore"],
@@ -775,30 +798,16 @@ class BindingTable(core.Table):
         return {"actions": plan.facts["public"], "diff": plan.facts["diff"], "state": plan.expected, "devices": after}
 
 
-def run(
-    io,
-    runner,
-    devices,
-    state_file,
-    nic_map_file=None,
-    force=False,
-    restore_unlisted=False,
-    link_down=True,
-    check_mode=False,
-    protected=None,
-    modules=None,
-    ip="ip",
-):
+def run(io, runner, devices, state_file, nic_map_file=None, check_mode=False, **options):
     """Validate, plan, apply unless ``check_mode``, record. Returns a result dict: ``changed``,
     ``actions``, ``commands``, ``diff`` (always: the caller drops it unless asked), ``state``,
-    ``devices``.
+    ``devices``. ``options``: the rest of :class:`BindingTable`'s (``force``, ``restore_unlisted``,
+    ``link_down``, ``protected``, ``modules``, ``ip``).
 
     Raises :class:`InputError` (nothing changed) or :class:`BindError` (``applied`` set; the state
     file records what was bound before the failure).
     """
-    table = BindingTable(
-        io, runner, devices, state_file, nic_map_file, force, restore_unlisted, link_down, protected, modules, ip
-    )
+    table = BindingTable(io, runner, devices, state_file, nic_map_file, **options)
     return core.converge(table, check_mode)
 
 

@@ -159,6 +159,50 @@ def read_routes(runner, dpip):
 # --------------------------------------------------------------------------------------------
 
 
+def _addr_entry(index, item):
+    """One ``addresses`` item validated and normalised (see :func:`normalize_addr_params`)."""
+    path = _inputs.item_path("addresses", index)
+    _unknown_keys(path, item, ADDR_KEYS)
+    iface = _inputs.ip_interface(_inputs.path_join(path, "address"), item.get("address"))
+    if iface.ip.is_unspecified or iface.ip.is_multicast:
+        raise InputError(_inputs.path_join(path, "address"), item.get("address"), "not a unicast address")
+    family = _family_of(iface.ip)
+    dev = _inputs.device(_inputs.path_join(path, "dev"), item.get("dev"))
+    scope = item.get("scope")
+    if scope is None:
+        scope = "link" if family == "inet6" and iface.ip in LINK_LOCAL_V6 else "global"
+    _inputs.choice(_inputs.path_join(path, "scope"), scope, ADDR_SCOPES)
+    sapool = _bool(_inputs.path_join(path, "sapool"), item.get("sapool"))
+    broadcast = item.get("broadcast")
+    if broadcast is not None:
+        bpath = _inputs.path_join(path, "broadcast")
+        if family != "inet":
+            raise InputError(bpath, broadcast, "a broadcast address is only valid for IPv4 addresses")
+        broadcast = str(_inputs.ip_address(bpath, broadcast, family=4))
+    state = item.get("state") or "present"
+    _inputs.choice(_inputs.path_join(path, "state"), state, STATES)
+    return {
+        "index": index,
+        "family": family,
+        "address": str(iface.ip),
+        "prefixlen": iface.network.prefixlen,
+        "dev": dev,
+        "scope": scope,
+        "sapool": sapool,
+        "broadcast": broadcast,
+        "state": state,
+    }
+
+
+def _purge_params(params):
+    """The purge options dpip_addr and dpip_route share: ``purge``, ``purge_limits``, ``purge_devices``."""
+    return {
+        "purge": _bool("purge", params.get("purge")),
+        "purge_limits": _purge_guard.limits(params),
+        "purge_devices": _purge_devices(params),
+    }
+
+
 def normalize_addr_params(params):
     """Validate and normalise dpip_addr options. Returns a dict; raises InputError.
 
@@ -169,50 +213,18 @@ def normalize_addr_params(params):
     seen = {}
     present_on = {}
     for index, item in enumerate(_list_of_dicts("addresses", params.get("addresses"))):
-        path = _inputs.item_path("addresses", index)
-        _unknown_keys(path, item, ADDR_KEYS)
-        iface = _inputs.ip_interface(_inputs.path_join(path, "address"), item.get("address"))
-        if iface.ip.is_unspecified or iface.ip.is_multicast:
-            raise InputError(_inputs.path_join(path, "address"), item.get("address"), "not a unicast address")
-        family = _family_of(iface.ip)
-        dev = _inputs.device(_inputs.path_join(path, "dev"), item.get("dev"))
-        scope = item.get("scope")
-        if scope is None:
-            scope = "link" if family == "inet6" and iface.ip in LINK_LOCAL_V6 else "global"
-        _inputs.choice(_inputs.path_join(path, "scope"), scope, ADDR_SCOPES)
-        sapool = _bool(_inputs.path_join(path, "sapool"), item.get("sapool"))
-        broadcast = item.get("broadcast")
-        if broadcast is not None:
-            bpath = _inputs.path_join(path, "broadcast")
-            if family != "inet":
-                raise InputError(bpath, broadcast, "a broadcast address is only valid for IPv4 addresses")
-            broadcast = str(_inputs.ip_address(bpath, broadcast, family=4))
-        state = item.get("state") or "present"
-        _inputs.choice(_inputs.path_join(path, "state"), state, STATES)
-        entry = {
-            "index": index,
-            "family": family,
-            "address": str(iface.ip),
-            "prefixlen": iface.network.prefixlen,
-            "dev": dev,
-            "scope": scope,
-            "sapool": sapool,
-            "broadcast": broadcast,
-            "state": state,
-        }
+        entry = _addr_entry(index, item)
+        where = _inputs.path_join(_inputs.item_path("addresses", index), "address")
+        family, dev = entry["family"], entry["dev"]
         key = (family, entry["address"], dev)
         if key in seen:
-            raise InputError(
-                _inputs.path_join(path, "address"),
-                item.get("address"),
-                f"declared twice for dev {dev} (also addresses[{seen[key]}])",
-            )
+            raise InputError(where, item.get("address"), f"declared twice for dev {dev} (also addresses[{seen[key]}])")
         seen[key] = index
-        if state == "present":
+        if entry["state"] == "present":
             other = present_on.get((family, entry["address"]))
             if other is not None:
                 raise InputError(
-                    _inputs.path_join(path, "address"),
+                    where,
                     item.get("address"),
                     f"also declared present on dev {entries[other]['dev']} (addresses[{other}]); "
                     "an address lives on one device",
@@ -221,9 +233,7 @@ def normalize_addr_params(params):
         entries.append(entry)
     return {
         "addresses": entries,
-        "purge": _bool("purge", params.get("purge")),
-        "purge_limits": _purge_guard.limits(params),
-        "purge_devices": _purge_devices(params),
+        **_purge_params(params),
         "purge_sapool": _bool("purge_sapool", params.get("purge_sapool")),
     }
 
@@ -564,12 +574,7 @@ def normalize_route_params(params):
             )
         seen[key] = index
         entries.append(entry)
-    return {
-        "routes": entries,
-        "purge": _bool("purge", params.get("purge")),
-        "purge_limits": _purge_guard.limits(params),
-        "purge_devices": _purge_devices(params),
-    }
+    return {"routes": entries, **_purge_params(params)}
 
 
 def dpip_argument_spec(list_name, item_options, **more):

@@ -118,6 +118,59 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _entry(item, path, host):
+    """One entry checked on its own (keys, size, node, count): ``(size, node, count, size_kb)``."""
+    if not isinstance(item, dict):
+        raise InputError(path, item, "must be a dict with size, node and count")
+    unknown = sorted(set(item) - {"size", "node", "count"})
+    if unknown:
+        raise InputError(path, item, f"unknown key(s) {', '.join(unknown)}; expected size, node, count")
+    size, node, count = item.get("size"), item.get("node"), item.get("count")
+    if size not in SIZES:
+        raise InputError(path_join(path, "size"), size, "must be 2M or 1G")
+    size_kb = SIZES[size]
+    if size_kb not in host["sizes_kb"]:
+        raise InputError(
+            path_join(path, "size"),
+            size,
+            f"the kernel offers no {size} pages here (no {GLOBAL_BASE}/hugepages-{size_kb}kB)",
+        )
+    if size == "1G" and host["flags"] and "pdpe1gb" not in host["flags"]:
+        raise InputError(path_join(path, "size"), size, "the CPU lacks the pdpe1gb flag (no 1G pages)")
+    if node is not None:
+        if not _is_int(node) or node < 0:
+            raise InputError(path_join(path, "node"), node, "must be a NUMA node number >= 0 (or omitted)")
+        if node not in host["nodes"]:
+            known = ", ".join(str(n) for n in sorted(host["nodes"])) or "none: no NUMA support"
+            raise InputError(path_join(path, "node"), node, f"no such NUMA node on this host (nodes: {known})")
+    if not _is_int(count) or count < 0:
+        raise InputError(path_join(path, "count"), count, "must be a whole number >= 0")
+    return size, node, count, size_kb
+
+
+def _memory_kb(host, node):
+    """The memory of ``node`` (None: the whole system) in kB; None when unknown."""
+    return host["memory_total_kb"] if node is None else host["nodes"][node]["memory_total_kb"]
+
+
+def _check_totals(entries, host, base):
+    """All sizes together must fit each node (or the system)."""
+    per_scope = {}
+    for entry in entries:
+        per_scope.setdefault(entry["node"], []).append(entry)
+    for node, group in per_scope.items():
+        total_kb = _memory_kb(host, node)
+        asked_kb = sum(entry["count"] * entry["size_kb"] for entry in group)
+        if total_kb is not None and asked_kb > total_kb:
+            last = group[-1]
+            raise InputError(
+                path_join(item_path(base, last["index"]), "count"),
+                last["count"],
+                f"the pages asked for {memory_of(node)} ({asked_kb // 1024} MiB over all sizes) exceed its "
+                f"{total_kb // 1024} MiB",
+            )
+
+
 def validate(pages, host, base="pages"):
     """Check every entry against the host; return ``[{index, node, size, size_kb, count}]``.
 
@@ -128,31 +181,7 @@ def validate(pages, host, base="pages"):
     entries, seen, scopes = [], {}, {}
     for index, item in enumerate(pages):
         path = item_path(base, index)
-        if not isinstance(item, dict):
-            raise InputError(path, item, "must be a dict with size, node and count")
-        unknown = sorted(set(item) - {"size", "node", "count"})
-        if unknown:
-            raise InputError(path, item, f"unknown key(s) {', '.join(unknown)}; expected size, node, count")
-        size, node, count = item.get("size"), item.get("node"), item.get("count")
-        if size not in SIZES:
-            raise InputError(path_join(path, "size"), size, "must be 2M or 1G")
-        size_kb = SIZES[size]
-        if size_kb not in host["sizes_kb"]:
-            raise InputError(
-                path_join(path, "size"),
-                size,
-                f"the kernel offers no {size} pages here (no {GLOBAL_BASE}/hugepages-{size_kb}kB)",
-            )
-        if size == "1G" and host["flags"] and "pdpe1gb" not in host["flags"]:
-            raise InputError(path_join(path, "size"), size, "the CPU lacks the pdpe1gb flag (no 1G pages)")
-        if node is not None:
-            if not _is_int(node) or node < 0:
-                raise InputError(path_join(path, "node"), node, "must be a NUMA node number >= 0 (or omitted)")
-            if node not in host["nodes"]:
-                known = ", ".join(str(n) for n in sorted(host["nodes"])) or "none: no NUMA support"
-                raise InputError(path_join(path, "node"), node, f"no such NUMA node on this host (nodes: {known})")
-        if not _is_int(count) or count < 0:
-            raise InputError(path_join(path, "count"), count, "must be a whole number >= 0")
+        size, node, count, size_kb = _entry(item, path, host)
         key = (node, size)
         if key in seen:
             raise InputError(path, item, f"{where(node)} size {size} is already given in {item_path(base, seen[key])}")
@@ -166,7 +195,7 @@ def validate(pages, host, base="pages"):
                 f"size {size} is given both per node and system-wide ({item_path(base, other[1])}); "
                 "the kernel spreads a system-wide count over the nodes: use one or the other",
             )
-        total_kb = host["memory_total_kb"] if node is None else host["nodes"][node]["memory_total_kb"]
+        total_kb = _memory_kb(host, node)
         if total_kb is not None and count * size_kb > total_kb:
             raise InputError(
                 path_join(path, "count"),
@@ -175,21 +204,7 @@ def validate(pages, host, base="pages"):
                 f"{total_kb // 1024} MiB of {memory_of(node)} (at most {total_kb // size_kb})",
             )
         entries.append({"index": index, "node": node, "size": size, "size_kb": size_kb, "count": count})
-    # all sizes together must fit each node too
-    per_scope = {}
-    for entry in entries:
-        per_scope.setdefault(entry["node"], []).append(entry)
-    for node, group in per_scope.items():
-        total_kb = host["memory_total_kb"] if node is None else host["nodes"][node]["memory_total_kb"]
-        asked_kb = sum(entry["count"] * entry["size_kb"] for entry in group)
-        if total_kb is not None and asked_kb > total_kb:
-            last = group[-1]
-            raise InputError(
-                path_join(item_path(base, last["index"]), "count"),
-                last["count"],
-                f"the pages asked for {memory_of(node)} ({asked_kb // 1024} MiB over all sizes) exceed its "
-                f"{total_kb // 1024} MiB",
-            )
+    _check_totals(entries, host, base)
     return entries
 
 

@@ -364,6 +364,36 @@ class Tree:
 # --------------------------------------------------------------------------------------------
 # Input validation (before anything changes)
 # --------------------------------------------------------------------------------------------
+def _cpus_of_list(path, value):
+    """The sorted CPUs of a list of CPU numbers or ranges (``[0, "2-3"]``)."""
+    cpus = []
+    for index, item in enumerate(value):
+        if isinstance(item, bool):
+            raise InputError(f"{path}[{index}]", item, "not a CPU number")
+        try:
+            cpus.extend(parse_cpu_list(str(item)))
+        except ValueError:
+            raise InputError(f"{path}[{index}]", item, "not a CPU number or range") from None
+    return sorted(set(cpus))
+
+
+def _cpus_of_text(path, value, online):
+    """The CPUs of a hex mask (``"0x3"``, no wider than the host) or a CPU list (``"0-3,6"``)."""
+    text = value.strip()
+    match = HEX_MASK_RE.match(text)
+    if match:
+        cpus = parse_mask(match.group("hex"))
+        if cpus and cpus[-1] >= max(online) + 1:
+            raise InputError(
+                path, value, f"mask is wider than the CPUs of this host (online: {format_cpu_list(online)})"
+            )
+        return cpus
+    try:
+        return parse_cpu_list(text)
+    except ValueError:
+        raise InputError(path, value, 'expected auto, a CPU list ("0-3,6") or a hex mask ("0x3")') from None
+
+
 def _cpu_spec(path, value, online, allow_auto=True):
     """``auto`` | list of CPUs | ``"0-3"`` | ``"0x3"`` -> ``"auto"`` or a sorted CPU list."""
     if value is None:
@@ -377,38 +407,16 @@ def _cpu_spec(path, value, online, allow_auto=True):
     if isinstance(value, int):
         value = [value]
     if isinstance(value, (list, tuple)):
-        cpus = []
-        for index, item in enumerate(value):
-            if isinstance(item, bool):
-                raise InputError(f"{path}[{index}]", item, "not a CPU number")
-            try:
-                cpus.extend(parse_cpu_list(str(item)))
-            except ValueError:
-                raise InputError(f"{path}[{index}]", item, "not a CPU number or range") from None
-        cpus = sorted(set(cpus))
-        problem_value = value
+        cpus = _cpus_of_list(path, value)
     elif isinstance(value, str):
-        text = value.strip()
-        match = HEX_MASK_RE.match(text)
-        if match:
-            cpus = parse_mask(match.group("hex"))
-            if cpus and cpus[-1] >= max(online) + 1:
-                raise InputError(
-                    path, value, f"mask is wider than the CPUs of this host (online: {format_cpu_list(online)})"
-                )
-        else:
-            try:
-                cpus = parse_cpu_list(text)
-            except ValueError:
-                raise InputError(path, value, 'expected auto, a CPU list ("0-3,6") or a hex mask ("0x3")') from None
-        problem_value = value
+        cpus = _cpus_of_text(path, value, online)
     else:
         raise InputError(path, value, "expected auto, a CPU list or a hex mask")
     missing = [cpu for cpu in cpus if cpu not in online]
     if missing:
         raise InputError(
             path,
-            problem_value,
+            value,
             f"CPU {format_cpu_list(missing)} does not exist or is offline (online: {format_cpu_list(online)})",
         )
     return cpus
