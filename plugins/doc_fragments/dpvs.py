@@ -46,15 +46,10 @@ attributes:
     support: full
     description:
       - Returns the table before and after, in the tools' own syntax.
-  platform:
-    support: full
-    platforms: posix
-    description:
-      - Runs on the DPVS host, where dpip and ipvsadm are.
 """
 
-    # Read-only modules.
-    INFO_ATTRIBUTES = r"""
+    # Modules that only read (a module with a check-mode text of its own overrides check_mode).
+    READ_ONLY = r"""
 attributes:
   check_mode:
     support: full
@@ -64,6 +59,11 @@ attributes:
     support: none
     description:
       - Changes nothing, so there is no diff.
+"""
+
+    # Where the DPVS modules run.
+    DPVS_HOST = r"""
+attributes:
   platform:
     support: full
     platforms: posix

@@ -101,6 +101,7 @@ options:
 extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.ATTRIBUTES
+  - dpvs.cluster.dpvs.DPVS_HOST
   - dpvs.cluster.dpvs.PURGE
 notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in

@@ -40,7 +40,8 @@ options:
 extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.IPVSADM
-  - dpvs.cluster.dpvs.INFO_ATTRIBUTES
+  - dpvs.cluster.dpvs.READ_ONLY
+  - dpvs.cluster.dpvs.DPVS_HOST
 notes:
   - Supports check mode (it only reads).
 seealso:

@@ -25,20 +25,14 @@ description:
     C(/proc/net/softnet_stat) is global to the host.
   - Never changes anything.
 attributes:
-  check_mode:
-    support: full
-    description:
-      - Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-    description:
-      - Changes nothing, so there is no diff.
   platform:
     support: full
     platforms: posix
     description:
       - Runs on the host whose counters it reads, in the network namespace it runs in (C(/proc/net/snmp) is per
         namespace).
+extends_documentation_fragment:
+  - dpvs.cluster.dpvs.READ_ONLY
 options:
   gather_subset:
     description:

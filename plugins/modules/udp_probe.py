@@ -29,15 +29,13 @@ attributes:
     support: full
     description:
       - Sends the burst in check mode too (a probe is a client and changes no state).
-  diff_mode:
-    support: none
-    description:
-      - Changes nothing, so there is no diff.
   platform:
     support: full
     platforms: posix
     description:
       - Runs on the client that sends the burst (any host with a network path to O(host)).
+extends_documentation_fragment:
+  - dpvs.cluster.dpvs.READ_ONLY
 options:
   host:
     description:
