@@ -55,7 +55,7 @@ _value:
   elements: str
 """
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._role_inputs import list_problems
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.role_inputs import list_problems
 from ansible_collections.dpvs.cluster.plugins.modules.dpip_addr import ARGUMENT_SPEC as ADDR_SPEC
 from ansible_collections.dpvs.cluster.plugins.modules.dpip_route import ARGUMENT_SPEC as ROUTE_SPEC
 from ansible_collections.dpvs.cluster.plugins.modules.ipvsadm import ARGUMENT_SPEC as IPVSADM_SPEC

@@ -40,7 +40,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import ipvsadm_rules
 
 

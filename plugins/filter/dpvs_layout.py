@@ -88,12 +88,12 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout
 
 
 def dpvs_layout(nics, host, *args, **kwargs):
-    """The layout of module_utils._dpvs_layout (same arguments), with filter errors."""
+    """The layout of module_utils.dpvs_conf.layout (same arguments), with filter errors."""
     try:
         return layout(nics, host, *args, **kwargs)
     except InputError as err:

@@ -52,7 +52,7 @@ import glob
 import os
 import re
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._role_inputs import unknown_variables
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.role_inputs import unknown_variables
 
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = os.path.join(COLLECTION, "roles")

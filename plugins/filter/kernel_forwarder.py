@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the kernel_forwarder role: validation, desired NAT rules, plan against iptables-save.
 
-Thin wrappers; the logic is in ``module_utils/_kforward.py`` and ``module_utils/_iptables_save.py``.
+Thin wrappers; the logic is in ``module_utils/kernel/forwarder.py`` and ``module_utils/kernel/iptables_save.py``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils import _kforward
-from ansible_collections.dpvs.cluster.plugins.module_utils._iptables_save import SaveFormatError, tagged_rules
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import forwarder as _kforward
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.iptables_save import SaveFormatError, tagged_rules
 
 
 def kernel_forwarder_problems(

@@ -55,8 +55,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._preflight import evaluate
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.preflight import evaluate
 
 
 def preflight_report(host, requests, policy=None):

@@ -186,14 +186,14 @@ applied:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._devbind import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.devbind import (
     SysfsIO,
     connection_address,
     host_view,
     run,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
 
 ARGUMENT_SPEC = dict(
     devices=dict(

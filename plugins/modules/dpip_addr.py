@@ -190,7 +190,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_state import dpip_argument_spec, module_main
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.state import dpip_argument_spec, module_main
 
 ARGUMENT_SPEC = dpip_argument_spec(
     "addresses",

@@ -137,7 +137,8 @@ stats:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import (
     ParseError,
     parse_addr_show,
     parse_link_show,
@@ -146,15 +147,14 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import (
     parse_route_show,
     parse_vlan_show,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import (
     ParseError as IpvsadmParseError,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import (
     parse_laddrs,
     parse_list,
     parse_list_stats,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, DaemonDownError, Runner
 
 SUBSETS = ["all", "links", "addresses", "routes", "neighbours", "vlans", "services", "laddrs", "stats"]
 RESULT_KEYS = ["links", "addresses", "routes", "neighbours", "vlans", "services", "stats"]

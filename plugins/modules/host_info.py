@@ -438,7 +438,9 @@ dpvs:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.facts import (
     SysFS,
     collect,
     connection_address_from_processes,
@@ -446,8 +448,6 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
     parse_nic_map,
     parse_ssh_connection,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner
 
 ARGUMENT_SPEC = dict(
     connection_address=dict(type="str"),

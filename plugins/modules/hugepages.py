@@ -137,8 +137,8 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._hugepages import root_fs, run
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.hugepages import root_fs, run
 
 ARGUMENT_SPEC = dict(
     pages=dict(

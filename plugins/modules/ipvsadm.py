@@ -459,7 +459,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._ipvs_plan import run_module
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.plan import run_module
 
 ARGUMENT_SPEC = dict(
     flavor=dict(type="str", choices=["auto", "dpvs", "kernel"], default="auto"),

@@ -128,7 +128,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.dpvs.cluster.plugins.module_utils._net_stats import StatsFormatError, collect, deltas
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.net_stats import StatsFormatError, collect, deltas
 
 FILES = {"snmp": ("net", "snmp"), "softnet": ("net", "softnet_stat")}
 

@@ -192,9 +192,9 @@ applied:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._nic_queues import Tree, run
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.nic_queues import Tree, run
 
 
 def main():

@@ -159,8 +159,8 @@ seconds:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._udp_probe import MIN_PAYLOAD, expand_ports, probe
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.udp_probe import MIN_PAYLOAD, expand_ports, probe
 
 
 def main():

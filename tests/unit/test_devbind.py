@@ -1,4 +1,4 @@
-"""dpdk_devbind's logic (plugins/module_utils/_devbind.py) against a fake kernel (fixtures/devbind/fake_kernel.py).
+"""dpdk_devbind's logic (plugins/module_utils/host/devbind.py) against a fake kernel (fixtures/devbind/fake_kernel.py).
 
 The fake host looks like the lab's lb1: the management NIC enp0s3 (virtio, 10.0.2.15, default
 route), enp17s0 (virtio, NUMA 0), enp33s0 (e1000e, NUMA 1), enp0s4 (e1000e) and a Mellanox port.
@@ -11,9 +11,9 @@ import os
 import re
 
 import pytest
-from ansible_collections.dpvs.cluster.plugins.module_utils import _devbind
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.host import devbind as _devbind
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location(
@@ -542,7 +542,7 @@ def test_standalone_copy_needs_only_the_stdlib():
 
     with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "devbind", "vars", "main.yml")) as handle:
         copied = yaml.safe_load(handle)["__devbind_module_utils"]
-    assert "_devbind" in copied
+    assert "host/devbind" in copied
     assert copied_closure_problems(copied) == []
 
 

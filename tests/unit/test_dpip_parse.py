@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import transcripts
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_parse as P
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import parse as P
 
 LINK = transcripts.find(r"dpip(?: -[sv])* link show(?: (?!cpu)\S+)?")
 LINK_CPU = transcripts.find(r"dpip(?: -[sv])* link show cpu(?: \S+)?")

@@ -17,10 +17,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import moduledocs
 import transcripts
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_parse as P
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_state as S
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import parse as P
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as S
 from ansible_collections.dpvs.cluster.plugins.modules import dpip_addr, dpip_route
 
 

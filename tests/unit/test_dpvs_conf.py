@@ -8,7 +8,7 @@ import sys
 import pytest
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_conf_changes import FilterModule as ChangesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_conf_check import FilterModule as CheckFilter
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import conf as _dpvs_conf
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import (
     ConfError,

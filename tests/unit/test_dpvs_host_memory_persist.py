@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_hugepages import FilterModule as HugepagesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_ipvsadm_rules import FilterModule as RulesFilter
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_state_file import FilterModule as StateFilter
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import memory
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.host import dpvs_view
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import dpip_state, ipvsadm_rules
@@ -23,7 +23,7 @@ MIB = 1024 * 1024
 
 def _host_info(tmp_path, sysfs, pid_file):
     """host_info's collector on a fake sysfs (what the module does with sysfs_root)."""
-    from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import SysFS, collect
+    from ansible_collections.dpvs.cluster.plugins.module_utils.host.facts import SysFS, collect
 
     fs = SysFS("/", sysfs=str(sysfs), procfs=str(tmp_path / "proc"))
     return collect(fs, "", vhost_net=False, dpvs_pid_file=str(pid_file))

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import moduledocs
 import transcripts
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner
 from ansible_collections.dpvs.cluster.plugins.modules import dpvs_info
 
 # one consistent moment of the lab: after the first laddr (67/68), with a VLAN (53/55)

@@ -5,7 +5,7 @@ import copy
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.filter.dpvs_layout import FilterModule
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout
 
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 import yaml
-from ansible_collections.dpvs.cluster.plugins.module_utils import _host_facts as F
+from ansible_collections.dpvs.cluster.plugins.module_utils.host import facts as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures", "host_info")
@@ -435,7 +435,7 @@ def test_return_documentation_matches_the_facts():
 
 
 def test_resolve_connection_address():
-    from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+    from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
     from ansible_collections.dpvs.cluster.plugins.modules.host_info import resolve_connection_address
 
     parent = DictFS(
@@ -532,7 +532,7 @@ def test_kernel_driver_of(driver, modules, recorded, expected):
 
 
 def test_read_nic_map(tmp_path):
-    from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+    from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
     from ansible_collections.dpvs.cluster.plugins.modules.host_info import read_nic_map
 
     assert read_nic_map(str(tmp_path / "absent.json")) == {}

@@ -8,8 +8,8 @@ kernel's partial allocation is simulated by a file system whose writes are cappe
 import os
 
 import pytest
-from ansible_collections.dpvs.cluster.plugins.module_utils import _hugepages as H
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.host import hugepages as H
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LB1 = os.path.join(HERE, "fixtures", "host_info", "lb1")

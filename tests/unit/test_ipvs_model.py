@@ -8,10 +8,10 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import transcripts
-from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_model as M
-from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_plan as PL
-from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvsadm_parse as P
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as M
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import parse as P
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import plan as PL
 
 RS = {"ip": "192.168.229.1", "port": 80}
 

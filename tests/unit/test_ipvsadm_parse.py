@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import transcripts
-from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvsadm_parse as P
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import parse as P
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "kernel-ipvsadm")
 

@@ -13,8 +13,8 @@ import os
 
 import pytest
 from ansible_collections.dpvs.cluster.plugins.filter import kernel_forwarder as filters
-from ansible_collections.dpvs.cluster.plugins.module_utils import _iptables_save as save
-from ansible_collections.dpvs.cluster.plugins.module_utils import _kforward as kf
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import forwarder as kf
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import iptables_save as save
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "kernel-forwarder")
 TAG = kf.DEFAULT_COMMENT
@@ -291,7 +291,7 @@ def test_the_seed000_example_inventory_is_valid():
 
 
 def test_ipvs_services_are_accepted_by_the_ipvsadm_model():
-    from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_model
+    from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as _ipvs_model
 
     services = kf.ipvs_services([{"ports": ["7890-7891"], "backend": "10.11.7.239", "scheduler": "rr"}], "10.11.7.199")
     desired = _ipvs_model.normalize(services, flavor="kernel")

@@ -9,7 +9,7 @@ import glob
 import os
 
 import pytest
-from ansible_collections.dpvs.cluster.plugins.module_utils import _net_stats as ns
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import net_stats as ns
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "net-stats")
 

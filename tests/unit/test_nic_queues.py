@@ -10,8 +10,8 @@ import json
 import os
 
 import pytest
-from ansible_collections.dpvs.cluster.plugins.module_utils import _nic_queues as Q
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.host import nic_queues as Q
 
 # /proc/interrupts of lb1 with enp0s5 up (e1000e, MSI-X 39-41) and a 4-queue virtio NIC (virtio2, 33-41 style)
 INTERRUPTS = """\
@@ -442,7 +442,7 @@ def test_applier_files_need_only_the_stdlib_and_run_from_the_copy(tmp_path):
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(repo, "roles", "net_tuning", "vars", "main.yml")) as handle:
         copied = yaml.safe_load(handle)["__net_tuning_module_utils"]
-    assert "_nic_queues" in copied
+    assert "host/nic_queues" in copied
     assert copied_closure_problems(copied) == []
     lib = tmp_path / "lib"
     lib.mkdir()

@@ -1,4 +1,4 @@
-"""The preflight judgement (module_utils/_preflight.py, filters preflight_report / preflight_nic_map)
+"""The preflight judgement (module_utils/host/preflight.py, filters preflight_report / preflight_nic_map)
 on host_info's facts of the captured trees: lb1 (two NUMA nodes, IOMMU, a NIC on node -1 bound to
 vfio-pci, the management NIC enp0s3 carrying the connection), the CI firecracker VM (one node, no
 IOMMU) and hand-written hosts for what no capture shows (hyper-threading, Mellanox, missing flags).
@@ -12,9 +12,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.filter.preflight_nic_map import preflight_nic_map
 from ansible_collections.dpvs.cluster.plugins.filter.preflight_report import preflight_report
-from ansible_collections.dpvs.cluster.plugins.module_utils import _host_facts as F
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._preflight import DEFAULT_POLICY, evaluate, nic_map
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.host import facts as F
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.preflight import DEFAULT_POLICY, evaluate, nic_map
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_host_facts import DictFS, _cpu_fs, fixture, ip_addr  # the fixture readers

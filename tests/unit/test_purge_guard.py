@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _purge_guard
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
 from test_dpip_state import FakeDpip, _module_run, addr_params, route_params
 from test_ipvs_plan import FakeIPVS, module_run
 

@@ -3,7 +3,7 @@ ipvsadm -R does for a LIP already on the NIC, must not block on a full pipe."""
 
 import sys
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner, subprocess_run_command
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner, subprocess_run_command
 
 # Reads stdin line by line and writes 200 bytes on stderr for each line before reading the next:
 # 20,000 lines are 4 MB of stderr, far beyond a 64 KiB pipe.

@@ -5,8 +5,8 @@ import socket
 import threading
 
 import pytest
-from ansible_collections.dpvs.cluster.plugins.module_utils import _udp_probe as up
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import udp_probe as up
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ What it owns, and its public surface:
   unexpected output included) into the fields of ``fail_json``;
 - ``core``: :class:`~core.Table` (what a module states: read, plan, apply, verify) and
   :func:`~core.converge` (read, plan, guard, apply unless check mode, read back, verify, diff);
-- ``edge``: :func:`~edge.run_module`, validate before anything else, converge, and exit or fail.
+- ``edge``: :func:`~edge.run_module`, validate before anything else, converge, and exit or fail;
+- ``purge_guard``: refuse a purge that would empty a live table or remove more than ``purge_max``
+  objects, before any write and in check mode too (docs/safety.md).
 
 A state module states only how to read, plan and apply its table; nothing here knows dpip,
 ipvsadm or sysfs.

@@ -22,9 +22,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _inputs
-from ansible_collections.dpvs.cluster.plugins.module_utils._purge_guard import PurgeRefused
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, sockopt_errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.common import inputs as _inputs
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, sockopt_errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.purge_guard import PurgeRefused
 
 
 class ApplyError(Exception):

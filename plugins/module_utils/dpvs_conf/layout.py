@@ -30,7 +30,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 
 # "0000:01:00.0" or "01:00.0" (domain 0 implied)
 PCI_RE = re.compile(

@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import SCHEMA, parse_version
 
 SUPPORTED = ((1, 9, 4), (1, 11, 0))  # from the first release with `kni off` up to 1.10.x

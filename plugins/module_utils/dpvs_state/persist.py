@@ -23,7 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_state, _ipvs_model
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as _dpip_state
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as _ipvs_model
 
 FORMAT = 1
 

@@ -38,17 +38,17 @@ import os
 import re
 import sys
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner, subprocess_run_command
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.facts import (
     SysFS,
     collect,
     connection_address_from_processes,
     parse_ssh_connection,
     pci_address_of,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import Runner, subprocess_run_command
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 DPDK_DRIVERS = ("vfio-pci", "igb_uio", "uio_pci_generic")
 KERNEL = "kernel"

@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 
 POLICIES = ("fail", "warn", "ignore")
 # check -> default policy (docs/preflight.md explains each)

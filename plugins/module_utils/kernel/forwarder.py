@@ -33,8 +33,8 @@ import ipaddress
 import re
 from collections import Counter
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
-from ansible_collections.dpvs.cluster.plugins.module_utils._iptables_save import FIELDS as RULE_FIELDS
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.iptables_save import FIELDS as RULE_FIELDS
 
 PROTOCOLS = ("udp", "tcp")
 FORWARD_KEYS = ("ports", "protocol", "backend", "backend_port", "sources", "reply_snat", "scheduler")

@@ -22,7 +22,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
     InputError,
     device,
     int_range,

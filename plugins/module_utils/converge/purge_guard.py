@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, int_range
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, int_range
 
 PURGE_MAX_DEFAULT = 20
 SHOWN = 10

@@ -23,19 +23,20 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _inputs, _purge_guard
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common import inputs as _inputs
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import (
     ParseError,
     parse_addr_show,
     parse_link_show,
     parse_route6_show,
     parse_route_show,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, DaemonDownError, Runner
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action
 
 FAMILY_OF_VERSION = {4: "inet", 6: "inet6"}
 ADDR_SCOPES = ("host", "link", "global", "site")

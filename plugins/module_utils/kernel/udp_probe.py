@@ -18,8 +18,8 @@ import selectors
 import socket
 import time
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path
-from ansible_collections.dpvs.cluster.plugins.module_utils._kforward import port_item
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path
+from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.forwarder import port_item
 
 # b"dpvs-probe 7890 17 ......" (the payload head; echoes may append after the padding)
 PAYLOAD_RE = re.compile(rb"^dpvs-probe (?P<port>\d+) (?P<seq>\d+) ")

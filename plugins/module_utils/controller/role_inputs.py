@@ -18,8 +18,9 @@ __metaclass__ = type
 
 import difflib
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _dpip_state, _ipvs_model
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, message
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, message
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as _dpip_state
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as _ipvs_model
 
 # how close a name must be to a declared one to be taken for a typo of it (difflib ratio): strict
 # for host variables (any name may be the user's own), looser for a key among a dozen known ones

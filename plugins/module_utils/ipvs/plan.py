@@ -35,18 +35,22 @@ __metaclass__ = type
 import copy
 import time
 
-from ansible_collections.dpvs.cluster.plugins.module_utils import _ipvs_model as M
-from ansible_collections.dpvs.cluster.plugins.module_utils import _purge_guard
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import ParseError as DpipParseError
-from ansible_collections.dpvs.cluster.plugins.module_utils._dpip_parse import parse_addr_show, parse_link_show
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
     InputError,
     device,
     int_range,
     item_path,
     path_join,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, Runner, sockopt_errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import ParseError as DpipParseError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import parse_addr_show, parse_link_show
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as M
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import (
     ParseError,
     parse_allowlist,
     parse_blocklist,
@@ -54,10 +58,6 @@ from ansible_collections.dpvs.cluster.plugins.module_utils._ipvsadm_parse import
     parse_list,
     parse_list_thresholds,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner, sockopt_errors
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 # the order of the phases (see the module docstring)
 PHASES = (

@@ -33,8 +33,12 @@ import os
 import re
 import sys
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils._runner import CommandError, Runner, subprocess_run_command
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import (
+    CommandError,
+    Runner,
+    subprocess_run_command,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 

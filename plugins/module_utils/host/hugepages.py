@@ -20,16 +20,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dpvs.cluster.plugins.module_utils._host_facts import (
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
+from ansible_collections.dpvs.cluster.plugins.module_utils.host.facts import (
     SysFS,
     _cpu_facts,
     _hugepage_pools,
     _memory_facts,
     _numa_facts,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils._inputs import InputError, item_path, path_join
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
-from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
 
 # The page sizes the collection manages, as users write them -> kB, as sysfs names them.
 SIZES = {"2M": 2048, "1G": 1048576}

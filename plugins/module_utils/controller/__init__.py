@@ -1,0 +1,8 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Code that runs only on the controller, inside the collection's filters.
+
+- ``role_inputs``: the roles' lists checked with the modules' own specs and normalisers before any
+  host changes, and misspelt role variables (did you mean ...).
+"""

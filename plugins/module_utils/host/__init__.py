@@ -1,0 +1,13 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host under DPVS: facts, NIC binding, NIC queues, hugepages, preflight.
+
+- ``facts``: pure sysfs/procfs parsers and a collector over a file-system reader (``host_info``);
+- ``devbind``: NIC binding to DPDK drivers (``dpdk_devbind`` and the boot-time applier);
+- ``nic_queues``: NIC channels, RPS/XPS and IRQ affinity (``nic_queues`` and the boot-time applier);
+- ``hugepages``: per-NUMA-node hugepage pools (``hugepages``);
+- ``preflight``: the verdict of the BIOS/CPU/NUMA/IOMMU checks and the NIC map.
+
+``facts``, ``devbind`` and ``nic_queues`` are stdlib only: the boot-time appliers run them on hosts.
+"""

@@ -1,0 +1,11 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The IPVS table (DPVS's ``ipvsadm`` and the Linux kernel's).
+
+- ``parse``: pure parsers of ``ipvsadm`` output (``-ln`` and its variants, ``-G``, ``-S``, lists);
+- ``model``: the canonical desired and live table, normalisation, ``ipvsadm`` argv rendering;
+- ``plan``: the planner (live + desired -> ordered actions), execution units (``-R`` batches),
+  apply with drains, and :class:`IpvsTable`, the table the converge core runs; ``run_module()``
+  is the ``ipvsadm`` module's body.
+"""
