@@ -4,11 +4,13 @@ Each shape is a DPVS host: its facts in the shape the ``dpvs.cluster.dpvs_host_v
 (NUMA nodes with cpus and hugepages, isolated cpus, NIC NUMA nodes and drivers) and the role
 variables an inventory would give (``dpvs_nics``, ``dpvs_workers``, ``dpvs_conf``, ...).
 
-``render(shape)`` does what the ``dpvs`` role does for dpvs.conf (layout filter -> conf model ->
-``roles/dpvs/templates/dpvs.conf.j2``) with plain Jinja2 and Ansible's ``comment`` filter; the
-emulator test renders the seed 001 shape through the real role and compares it with the same
-golden file, so the two renderings cannot drift apart. ``write_sysfs(root, host)`` builds a
-fake sysfs tree from a shape's facts for ``host_info`` (sysfs_root).
+``build(shape)`` calls what the ``dpvs`` role's ``dpvs_conf`` filter calls
+(``module_utils/dpvs_conf/build.py``: layout -> model -> text, hugepage need, change class) with the
+shape's role variables; ``render(shape)`` is its text under the ``ansible_managed`` lines that the
+role's template (a thin wrapper) puts first, made with Ansible's ``comment`` filter. The emulator
+test writes the seed 001 shape through the real role and compares it with the same golden file,
+so the two cannot drift apart. ``write_sysfs(root, host)`` builds a fake sysfs tree from a
+shape's facts for ``host_info`` (sysfs_root).
 """
 
 import copy
@@ -17,9 +19,7 @@ import os
 import jinja2
 import yaml
 from ansible.plugins.filter.core import comment
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import layout as _dpvs_layout
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import memory as _dpvs_memory
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import model as _dpvs_model
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import build as _dpvs_build
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATES = os.path.join(REPO, "roles", "dpvs", "templates")
@@ -216,25 +216,40 @@ SHAPES = {
 }
 
 
-def layout(shape):
+def build(shape, current=None, margin=0.1):
+    """What the role's ``dpvs_conf`` filter returns for a shape (``current``: the file in place)."""
     variables = shape["vars"]
-    return _dpvs_layout.layout(
+    options = {
+        "workers": variables.get("dpvs_workers", "auto"),
+        "workers_per_node": variables.get("dpvs_workers_per_node") or None,
+        "master_cpu": variables.get("dpvs_master_cpu"),
+        "reserved_cpus": variables.get("dpvs_reserved_cpus") or [],
+        "icmp_redirect_worker": variables.get("dpvs_icmp_redirect_worker"),
+        "eal_extra_args": variables.get("dpvs_eal_extra_args") or [],
+    }
+    return _dpvs_build.build(
         copy.deepcopy(variables["dpvs_nics"]),
         copy.deepcopy(shape["host"]),
-        workers=variables.get("dpvs_workers", "auto"),
-        workers_per_node=variables.get("dpvs_workers_per_node") or None,
-        master_cpu=variables.get("dpvs_master_cpu"),
-        reserved_cpus=variables.get("dpvs_reserved_cpus") or [],
-        icmp_redirect_worker=variables.get("dpvs_icmp_redirect_worker"),
-        eal_extra_args=variables.get("dpvs_eal_extra_args") or [],
+        layout_options=options,
+        overrides=copy.deepcopy(variables.get("dpvs_conf")),
+        version=variables.get("dpvs_version", "1.10.2"),
+        current_text=current,
+        lip_count=shape.get("lip_count", 0),
+        margin=margin,
     )
 
 
-def model(shape, lay=None):
-    lay = lay or layout(shape)
-    return _dpvs_model.conf_model(
-        lay, copy.deepcopy(shape["vars"].get("dpvs_conf")), shape["vars"].get("dpvs_version", "1.10.2")
-    )
+def layout(shape):
+    return build(shape)["layout"]
+
+
+def model(shape):
+    return build(shape)["model"]
+
+
+def header():
+    """The lines the role's template puts before the text: ``ansible_managed`` as a ``!`` comment."""
+    return comment(ANSIBLE_MANAGED, decoration="! ") + "\n"
 
 
 def environment():
@@ -248,21 +263,15 @@ def environment():
     return env
 
 
-def render(shape):
-    """dpvs.conf of a shape, as the role renders it."""
-    lay = layout(shape)
-    return (
-        environment()
-        .get_template("dpvs.conf.j2")
-        .render(ansible_managed=ANSIBLE_MANAGED, __dpvs_model=model(shape, lay))
-    )
+def render(shape, built=None):
+    """dpvs.conf of a shape, as the role writes it."""
+    return header() + (built or build(shape))["text"]
 
 
 def summary(shape):
     """The layout facts worth pinning next to the golden dpvs.conf."""
-    lay = layout(shape)
-    text = render(shape)
-    need = _dpvs_memory.estimate(text, lay, lip_count=shape.get("lip_count", 0))
+    built = build(shape)
+    lay = built["layout"]
     return {
         "eal_args": lay["eal_args"],
         "ports": [
@@ -272,7 +281,7 @@ def summary(shape):
         "workers_per_node": {str(k): v for k, v in lay["workers_per_node"].items()},
         "max_socket": lay["max_socket"],
         "warnings": lay["warnings"],
-        "hugepages_mib_per_node": {str(k): v for k, v in need["per_node_mib"].items()},
+        "hugepages_mib_per_node": {str(k): v for k, v in built["hugepages"]["per_node_mib"].items()},
     }
 
 

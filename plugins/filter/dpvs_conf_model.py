@@ -16,7 +16,8 @@ description:
     every keyword, type and range against DPVS's C(conf/dpvs.conf.items), derives C(sa_pool flow_enable)
     (off when a port lacks rte_flow) and C(ipvs_defs conn redirect) (on when flow is off and there are
     several workers), and adds the devices and workers of the layout.
-  - The result is what C(roles/dpvs/templates/dpvs.conf.j2) renders; C(docs/dpvs_conf.md) lists every keyword.
+  - The result is what P(dpvs.cluster.dpvs_conf#filter) writes dpvs.conf from (its C(model));
+    C(docs/dpvs_conf.md) lists every keyword.
 options:
   _input:
     description: The result of P(dpvs.cluster.dpvs_layout#filter).

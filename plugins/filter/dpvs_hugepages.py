@@ -12,14 +12,18 @@ short_description: Estimate the hugepage memory DPVS needs per NUMA node, and co
 version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
-  - An estimate, not a measurement. From a dpvs.conf it adds up what DPVS allocates at start on each NUMA node
-    (packet pool and connection pool on every node, an IPv4 reassembly table per lcore, sa_pool arrays per local
-    address and worker, NIC descriptor rings, a fixed EAL overhead) plus a margin. C(docs/dpvs_conf.md) gives the
-    formula and where each term comes from.
+  - An estimate, not a measurement. From a dpvs.conf (or its model) it adds up what DPVS allocates at start on
+    each NUMA node (packet pool and connection pool on every node, an IPv4 reassembly table per lcore, sa_pool
+    arrays per local address and worker, NIC descriptor rings, a fixed EAL overhead) plus a margin.
+    C(docs/dpvs_conf.md) gives the formula and where each term comes from.
+  - P(dpvs.cluster.dpvs_conf#filter) returns the same estimate, counted from the model, for the file it
+    generates; this filter is for a dpvs.conf text from elsewhere, or a model.
 options:
   _input:
-    description: The dpvs.conf text.
-    type: str
+    description:
+      - The dpvs.conf text (parsed), or the result of P(dpvs.cluster.dpvs_conf_model#filter) (counted
+        from the model, as P(dpvs.cluster.dpvs_conf#filter) does).
+    type: raw
     required: true
   layout:
     description: The result of P(dpvs.cluster.dpvs_layout#filter) for the host (lcore and port NUMA nodes).
@@ -56,12 +60,15 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.memory import compare, estimate
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.memory import compare, estimate, estimate_model
 
 
-def dpvs_hugepages(conf_text, layout, lip_count=0, host=None, margin=0.1):
+def dpvs_hugepages(conf, layout, lip_count=0, host=None, margin=0.1):
     try:
-        need = estimate(str(conf_text), layout, lip_count=int(lip_count), margin=float(margin))
+        if isinstance(conf, dict):
+            need = estimate_model(conf, layout, lip_count=int(lip_count), margin=float(margin))
+        else:
+            need = estimate(str(conf), layout, lip_count=int(lip_count), margin=float(margin))
     except ConfError as err:
         raise AnsibleFilterError(f"dpvs_hugepages: the dpvs.conf does not parse: {err}") from None
     if host is not None:

@@ -3,7 +3,8 @@
 Shapes (tests/dpvs_shapes.py): the lab vdev machine of the transcripts, a virtio VM with one
 queue, one node with two NICs and isolated cores, seed 001 (two nodes, four NICs), two nodes
 with the only NIC on node 1, one node with four NICs and reserved cpus, two nodes with an
-explicit worker split. Regenerate after an intended change with
+explicit worker split. The files are written by ``dpvs_conf.build.build`` (through
+``dpvs_shapes.build``, what the role's ``dpvs_conf`` filter calls). Regenerate after an intended change with
 ``UPDATE_GOLDEN=1 pytest tests/unit/test_dpvs_conf_golden.py`` and review the diff.
 """
 

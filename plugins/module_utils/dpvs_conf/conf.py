@@ -798,12 +798,13 @@ def _schema_path(key):
     return [part.split(" ", 1)[0] for part in key]
 
 
-def classify_changes(old_text, new_text):
+def classify_changes(old_text, new_text, new_tree=None):
     """What a move from ``old_text`` to ``new_text`` needs.
 
     Returns ``{"init": [...], "normal": [...], "new": bool}``: each item a line like
     ``ipvs_defs/conn/conn_pool_size: 65536 -> 131072``; ``new`` when there is no old file.
-    ``init`` changes need a DPVS restart; ``normal`` ones a reload (SIGHUP).
+    ``init`` changes need a DPVS restart; ``normal`` ones a reload (SIGHUP). ``new_tree``: the
+    parsed form of ``new_text`` when the caller has it (``build.render`` writes both).
     """
     result = {"init": [], "normal": [], "new": not (old_text or "").strip()}
     if result["new"]:
@@ -813,7 +814,7 @@ def classify_changes(old_text, new_text):
     except ConfError:
         old = {}
         result["init"].append("the current file does not parse: treated as an init change")
-    new = flatten(parse(new_text))
+    new = flatten(parse(new_text) if new_tree is None else new_tree)
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
         if before == after:

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The values of a generated dpvs.conf: defaults, the inventory's overrides, derived values.
 
-``conf_model(layout, overrides, version)`` returns the dict that ``roles/dpvs/templates/
-dpvs.conf.j2`` renders: every section of dpvs.conf with DPVS keywords as keys (``None``: not
+``conf_model(layout, overrides, version)`` returns the dict that ``build.render`` writes
+dpvs.conf from: every section of dpvs.conf with DPVS keywords as keys (``None``: not
 written; ``True``/``False`` for on/off and for flags), plus ``devices`` and ``workers`` from the
 layout. Overrides (the role's ``dpvs_conf``) use the same nesting; unknown keywords, values of
 the wrong type or out of DPVS's range fail with the variable path.
@@ -189,7 +189,7 @@ def _merge(defaults, overrides, schema_children, path_parts):
 
 
 def conf_model(layout, overrides=None, version="1.10.2"):
-    """Everything the dpvs.conf template writes. Raises InputError.
+    """Everything dpvs.conf says (``build.render`` writes it). Raises InputError.
 
     Returns ``{"version", "sections": {...}, "devices": [...], "workers": [...],
     "notes": [...]}``; ``sections`` has every section of DEFAULTS with overrides and the derived
