@@ -17,7 +17,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import memory
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import INIT, Node, classify_changes
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import (
+    INIT,
+    REUSE_STATES,
+    TCP_TIMEOUTS,
+    UDP_TIMEOUTS,
+    Node,
+    classify_changes,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout as make_layout
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.model import conf_model
 
@@ -29,22 +36,6 @@ HEADER = """\
 ! are re-read on SIGHUP. Keywords and sources: docs/dpvs_conf.md of the collection.
 """
 KEY_WIDTH = 36  # keyword column at depth 0; each level of indentation takes 4 of it
-UDP_TIMEOUTS = ("oneway", "normal", "last")
-TCP_TIMEOUTS = (
-    "none",
-    "established",
-    "syn_sent",
-    "syn_recv",
-    "fin_wait",
-    "time_wait",
-    "close",
-    "close_wait",
-    "last_ack",
-    "listen",
-    "synack",
-    "last",
-)
-REUSE_STATES = ("close", "time_wait", "fin_wait", "close_wait", "last_ack")
 
 
 def build(

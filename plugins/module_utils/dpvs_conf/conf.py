@@ -41,6 +41,23 @@ LOG_LEVELS = ("EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEB
 RSS_TYPES = ("all", "ip", "tcp", "udp", "sctp", "ether", "port", "tunnel")
 MAX_QUEUES = 16  # NETIF_MAX_QUEUES: queue_number <16, 0-16> in dpvs.conf.items
 MAX_LCORES = 64  # DPVS_MAX_LCORE; sa_pool keeps a 64-bit lcore mask
+# the state names of ipvs_defs' timeout blocks and of tcp's conn_reuse_state, in DPVS's order
+UDP_TIMEOUTS = ("oneway", "normal", "last")
+TCP_TIMEOUTS = (
+    "none",
+    "established",
+    "syn_sent",
+    "syn_recv",
+    "fin_wait",
+    "time_wait",
+    "close",
+    "close_wait",
+    "last_ack",
+    "listen",
+    "synack",
+    "last",
+)
+REUSE_STATES = ("close", "time_wait", "fin_wait", "close_wait", "last_ack")
 
 
 def _int(kind, low, high, **extra):
@@ -237,7 +254,7 @@ SCHEMA = {
                     "defence_udp_drop": _flag(NORMAL),
                     "uoa_mode": _enum(NORMAL, ("opp", "ipo")),
                     "uoa_max_trail": _int(NORMAL, 0, 255),
-                    "timeout": _block(NORMAL, {name: _int(NORMAL, *TIMEOUT) for name in ("oneway", "normal", "last")}),
+                    "timeout": _block(NORMAL, {name: _int(NORMAL, *TIMEOUT) for name in UDP_TIMEOUTS}),
                 },
             ),
             "tcp": _block(
@@ -246,23 +263,7 @@ SCHEMA = {
                     "defence_tcp_drop": _flag(NORMAL),
                     "timeout": _block(
                         NORMAL,
-                        {
-                            name: _int(NORMAL, *TIMEOUT)
-                            for name in (
-                                "none",
-                                "established",
-                                "syn_sent",
-                                "syn_recv",
-                                "fin_wait",
-                                "time_wait",
-                                "close",
-                                "close_wait",
-                                "last_ack",
-                                "listen",
-                                "synack",
-                                "last",
-                            )
-                        },
+                        {name: _int(NORMAL, *TIMEOUT) for name in TCP_TIMEOUTS},
                     ),
                     "synproxy": _block(
                         NORMAL,
@@ -284,10 +285,7 @@ SCHEMA = {
                             "max_ack_saved": _int(NORMAL, 1, 63),
                             "conn_reuse_state": _block(
                                 NORMAL,
-                                {
-                                    name: _flag(NORMAL)
-                                    for name in ("close", "time_wait", "fin_wait", "close_wait", "last_ack")
-                                },
+                                {name: _flag(NORMAL) for name in REUSE_STATES},
                             ),
                         },
                     ),
