@@ -8,23 +8,26 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: dpvs_state_file
-short_description: The persisted form of DPVS addresses or routes, for the replay at DPVS start
+short_description: The persisted form of DPVS addresses, routes or services, for the replay at DPVS start
 version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
   - Validates a list the way M(dpvs.cluster.dpip_addr) (V(addresses)) or M(dpvs.cluster.dpip_route) (V(routes))
     does, and returns the document the C(dpvs_network) role writes as C(addresses.json) or C(routes.json),
     the normalised present entries and the C(dpip ... add) argument lists a fresh DPVS needs.
+  - V(services) validates the list the way M(dpvs.cluster.ipvsadm) does (DPVS flavour) and returns the
+    document the C(dpvs_services) role writes as C(services.json), the present services as declared; the
+    replay at DPVS start converges the IPVS table to them with the module's own code.
 options:
   _input:
-    description: The addresses or routes, as the modules take them.
+    description: The addresses, routes or services, as the modules take them.
     type: list
     elements: dict
     required: true
   kind:
     description: Which list it is.
     type: str
-    choices: [addresses, routes]
+    choices: [addresses, routes, services]
     required: true
 """
 
@@ -38,20 +41,22 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: C(format) (1), C(kind), C(entries) and C(commands) (dpip argument lists without the binary).
+  description: >-
+    C(format) (1), C(kind), C(entries) and, for addresses and routes, C(commands) (dpip argument lists
+    without the binary).
   type: dict
 """
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import dpip_state
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import KINDS, state_document
 
 
 def dpvs_state_file(items, kind):
-    if kind not in ("addresses", "routes"):
-        raise AnsibleFilterError(f"dpvs_state_file: kind must be addresses or routes, not {kind!r}")
+    if kind not in KINDS:
+        raise AnsibleFilterError(f"dpvs_state_file: kind must be addresses, routes or services, not {kind!r}")
     try:
-        return dpip_state(items, kind)
+        return state_document(items, kind)
     except InputError as err:
         raise AnsibleFilterError(f"dpvs_state_file: {err}") from None
 

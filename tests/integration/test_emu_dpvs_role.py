@@ -126,12 +126,12 @@ def test_seed001_conf_units_and_state_survive_a_restart(emulator, ansible, tmp_p
             EMULATOR_BIN, conf_path, root, emulator.ipc, " ".join(eal)
         )
     ]
-    assert "dpvs_state.py wait" in dpvs_unit["ExecStartPost"][0]
+    assert "dpvs-cluster.pyz wait" in dpvs_unit["ExecStartPost"][0]
     assert dpvs_unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert state_unit["After"] == ["dpvs.service"] and state_unit["Requires"] == ["dpvs.service"]
     assert state_unit["PartOf"] == ["dpvs.service"] and state_unit["Type"] == ["oneshot"]
     state_dir = os.path.join(root, "etc", "dpvs", "state")
-    assert sorted(os.listdir(state_dir)) == ["addresses.json", "ipvsadm.rules", "routes.json"]
+    assert sorted(os.listdir(state_dir)) == ["addresses.json", "ipvsadm.rules", "routes.json", "services.json"]
     with open(os.path.join(state_dir, "ipvsadm.rules")) as handle:
         assert handle.read().splitlines() == [
             "-A -t 10.0.96.204:80 -s rr",

@@ -1,6 +1,9 @@
-"""The readiness probe and state replay script of the dpvs role (roles/dpvs/files/dpvs_state.py)
-against the emulator: a fresh daemon gets the persisted state back; failures are reported line by
-line and in the exit code (ipvsadm -R alone would return only the last line's code)."""
+"""The readiness probe and state replay of the dpvs role (``dpvs-cluster wait|replay``,
+plugins/module_utils/dpvs_state/replay.py, run from the zip the host_tool action builds) against
+the emulator: a fresh daemon gets the persisted state back; failures are reported line by line
+and in the exit code (ipvsadm -R alone would return only the last line's code). The state here is
+a directory from before services.json (ipvsadm.rules only); tests/unit/test_dpvs_state_replay.py
+has the services.json replay."""
 
 import json
 import os
@@ -8,11 +11,18 @@ import subprocess
 import sys
 
 import pytest
-from emutier import REPO
+from ansible_collections.dpvs.cluster.plugins.action.host_tool import build_pyz
 
 pytestmark = pytest.mark.parallel_safe
 
-SCRIPT = os.path.join(REPO, "roles", "dpvs", "files", "dpvs_state.py")
+
+@pytest.fixture(scope="module")
+def tool(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("tool") / "dpvs-cluster.pyz")
+    with open(path, "wb") as handle:
+        handle.write(build_pyz())
+    return path
+
 
 ADDRESSES = {
     "format": 1,
@@ -61,9 +71,9 @@ def write_state(directory, addresses=None, routes=None, rules=None):
         handle.write("".join(line + "\n" for line in (RULES if rules is None else rules)))
 
 
-def script(emulator, *args):
+def script(emulator, tool, *args):
     return subprocess.run(
-        [sys.executable, SCRIPT, *args, "--dpip", os.path.join(emulator.bin, "dpip")]
+        [sys.executable, "-I", "-S", tool, *args, "--dpip", os.path.join(emulator.bin, "dpip")]
         + (["--ipvsadm", os.path.join(emulator.bin, "ipvsadm")] if args[0] == "replay" else []),
         env=emulator.env(),
         capture_output=True,
@@ -73,10 +83,10 @@ def script(emulator, *args):
     )
 
 
-def test_replay_restores_a_fresh_daemon_and_a_second_replay_is_harmless(emulator, tmp_path):
+def test_replay_restores_a_fresh_daemon_and_a_second_replay_is_harmless(emulator, tool, tmp_path):
     state = str(tmp_path / "state")
     write_state(state)
-    first = script(emulator, "replay", "--state-dir", state, "--timeout", "10")
+    first = script(emulator, tool, "replay", "--state-dir", state, "--timeout", "10")
     assert first.returncode == 0, first.stderr
     assert "replayed 2 address(es), 3 route(s), 5 ipvsadm line(s)" in first.stdout
     addrs = emulator.addrs()
@@ -92,14 +102,14 @@ def test_replay_restores_a_fresh_daemon_and_a_second_replay_is_harmless(emulator
     assert emulator.laddrs() == {"10.0.96.204:80": ["192.168.229.204"], "10.0.96.204:53": []}
     before = emulator.snapshot()
 
-    again = script(emulator, "replay", "--state-dir", state, "--timeout", "10")
+    again = script(emulator, tool, "replay", "--state-dir", state, "--timeout", "10")
     assert again.returncode == 0, again.stderr
     assert "(already there)" in again.stdout
     assert "exit 253" in again.stdout  # -R met duplicates; the read-back still matches
     assert emulator.snapshot() == before
 
 
-def test_replay_reports_every_failure_and_exits_1(emulator, tmp_path):
+def test_replay_reports_every_failure_and_exits_1(emulator, tool, tmp_path):
     state = str(tmp_path / "state")
     addresses = json.loads(json.dumps(ADDRESSES))
     addresses["commands"][1] = ["-6", "addr", "add", "2001:db8::204/64", "dev", "dpdk9"]
@@ -107,7 +117,7 @@ def test_replay_reports_every_failure_and_exits_1(emulator, tmp_path):
     # a failing line in the middle, a good last line: ipvsadm -R itself exits 0
     rules = [RULES[0], "-a -t 10.0.96.205:80 -r 192.168.229.1:80 -b -w 1", RULES[4]]
     write_state(state, addresses=addresses, rules=rules)
-    result = script(emulator, "replay", "--state-dir", state, "--timeout", "10")
+    result = script(emulator, tool, "replay", "--state-dir", state, "--timeout", "10")
     assert result.returncode == 1
     assert "ipvsadm -R (3 lines, exit 0)" in result.stdout
     assert "dpip -6 addr add 2001:db8::204/64 dev dpdk9: exit" in result.stderr
@@ -116,18 +126,18 @@ def test_replay_reports_every_failure_and_exits_1(emulator, tmp_path):
     assert "'real_servers': 1" in result.stderr  # what the rules expected
 
 
-def test_wait_times_out_when_dpvs_does_not_answer(emulator):
+def test_wait_times_out_when_dpvs_does_not_answer(emulator, tool):
     emulator.stop()
-    result = script(emulator, "wait", "--timeout", "1")
+    result = script(emulator, tool, "wait", "--timeout", "1")
     assert result.returncode == 2
     assert "did not answer 'dpip link show' within 1.0s" in result.stderr
     emulator.start()
-    assert script(emulator, "wait", "--timeout", "5").returncode == 0
+    assert script(emulator, tool, "wait", "--timeout", "5").returncode == 0
 
 
-def test_unreadable_state_is_exit_3(emulator, tmp_path):
+def test_unreadable_state_is_exit_3(emulator, tool, tmp_path):
     state = str(tmp_path / "state")
     write_state(state, addresses={"format": 2, "kind": "addresses", "commands": []})
-    result = script(emulator, "replay", "--state-dir", state, "--timeout", "5")
+    result = script(emulator, tool, "replay", "--state-dir", state, "--timeout", "5")
     assert result.returncode == 3
     assert "not a dpvs.cluster addresses state file" in result.stderr

@@ -4,8 +4,8 @@ Real veth devices in namespace B: the lab's B-side veths (one queue each) and a 
 here with two rx and two tx queues. RPS/XPS masks and txqueuelen are set by the role
 (dpvs.cluster.nic_queues), checked in sysfs as the namespace sees it; check mode writes
 nothing, diff shows before/after, a rerun changes nothing, a changed mask is one change, bad
-input is refused before anything moves, and the applier the role copies (the module's own
-code) puts the values back from its JSON configuration as it would at boot. veth has no IRQs:
+input is refused before anything moves, and the applier the role installs (the module's own
+code in the dpvs-cluster tool) puts the values back from its JSON configuration as it would at boot. veth has no IRQs:
 IRQ affinity is exercised by the unit tests' fake trees and in the VM lab.
 """
 
@@ -56,7 +56,7 @@ def role_vars(tmp_path, nics, **extra):
         "net_tuning_tcp_wmem": None,
         "net_tuning_nics": nics,
         "net_tuning_nics_activate": False,
-        "net_tuning_applier_dir": str(tmp_path / "lib"),
+        "net_tuning_tool": str(tmp_path / "lib" / "dpvs-cluster.pyz"),
         "net_tuning_applier_python": sys.executable,
         "net_tuning_nics_config": str(tmp_path / "etc" / "nic_queues.json"),
         "net_tuning_udev_rule": str(tmp_path / "udev" / "71-dpvs-net-tuning.rules"),
@@ -135,9 +135,12 @@ def test_rps_xps_txqueuelen_on_veth(lab, tmp_path):
         (q0, "rps_cpus", "rx-1", "", all_cpus)
     ]
 
-    # the boot/hotplug applier (the module's code, copied by the role) restores what a reboot resets
+    # the boot/hotplug applier (the module's code in the tool the role installed) restores what a
+    # reboot resets, with the command the unit and the udev rule run
+    tool = tmp_path / "lib" / "dpvs-cluster.pyz"
+    assert f"{sys.executable} {tool} nic-queues --lenient --config" in unit and f"{tool} nic-queues" in rule
     lab.run("B", "sh", "-c", f"echo 0 > /sys/class/net/{q0}/queues/rx-0/rps_cpus; ip link set {q0} txqueuelen 1000")
-    applier = [sys.executable, str(tmp_path / "lib" / "_nic_queues.py"), "--lenient",
+    applier = [sys.executable, str(tool), "nic-queues", "--lenient",
                "--config", str(tmp_path / "etc" / "nic_queues.json")]  # fmt: skip
     run = lab.run("B", *applier, "--nic", q0)
     assert f"{q0} rps_cpus rx-0" in run.stdout and f"{q0} txqueuelen" in run.stdout

@@ -440,15 +440,22 @@ def test_nic_map_names_a_nic_bound_by_someone_else(tmp_path):
 # The boot-time applier: same code path, from the state file
 
 
-def test_boot_reapplies_recorded_bindings(tmp_path):
+def rebooted_host(tmp_path):
+    """A host converged to WAN on vfio-pci and LAN on uio_pci_generic, then "rebooted": a fresh
+    kernel with every NIC on its kernel driver, the same state file."""
     fake = make_host(tmp_path)
     converge(fake, [{"pci": WAN, "driver": "vfio-pci"}, {"pci": LAN, "driver": "uio_pci_generic"}])
     recorded = state(fake)
-    # "reboot": a fresh kernel with every NIC on its kernel driver, the same state file
     booted = make_host(tmp_path / "after", addresses={}, default_route=None)
     os.makedirs(os.path.dirname(booted.state_file))
     with open(booted.state_file, "w") as handle:
         json.dump(recorded, handle)
+    return booted
+
+
+def test_boot_reapplies_recorded_bindings(tmp_path):
+    booted = rebooted_host(tmp_path)
+    recorded = state(booted)  # the record the converged host wrote
     out = io.StringIO()
     runner = Runner(booted.run_command)
     assert _devbind.boot_main(["--state-file", booted.state_file], io=booted, runner=runner, out=out) == 0
@@ -501,98 +508,25 @@ def test_boot_refused_bind_exits_1(tmp_path):
     assert sorted(state(booted)["devices"]) == [WAN]
 
 
-MODULE_UTILS = "ansible_collections.dpvs.cluster.plugins.module_utils"
+def test_boot_command_runs_from_the_tool(tmp_path):
+    """dpvs-devbind.service's command, ``dpvs-cluster.pyz devbind --state-file FILE``, from the tool
+    the devbind role installs (built by the host_tool action's builder), run by a Python that sees
+    only the zip and the standard library: --check on the fake kernel after a reboot plans the
+    recorded bindings and changes nothing."""
+    from test_host_tool import build_tool, run_tool
 
-
-def copied_closure_problems(copied):
-    """The imports of the module_utils files in ``copied`` (``_devbind``, ``converge/core``: paths
-    below plugins/module_utils, without ``.py``) that are neither the stdlib nor one of them."""
-    import ast
-
-    utils = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "module_utils")
-    copied = set(copied)
-    problems = []
-    for name in sorted(copied):
-        with open(os.path.join(utils, name + ".py")) as handle:
-            tree = ast.parse(handle.read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ansible"):
-                if node.module != MODULE_UTILS and not node.module.startswith(MODULE_UTILS + "."):
-                    problems.append((name, node.module))
-                    continue
-                parts = node.module[len(MODULE_UTILS) + 1 :].split(".") if node.module != MODULE_UTILS else []
-                needed = {"/".join([*parts[:depth], "__init__"]) for depth in range(1, len(parts) + 1)}
-                needed = {path for path in needed if os.path.exists(os.path.join(utils, path + ".py"))}
-                if parts and not os.path.isdir(os.path.join(utils, *parts)):
-                    needed.add("/".join(parts))
-                for alias in node.names:
-                    sub = "/".join([*parts, alias.name])
-                    if os.path.exists(os.path.join(utils, sub + ".py")):
-                        needed.add(sub)
-                problems.extend((name, path) for path in sorted(needed - copied))
-            elif isinstance(node, ast.Import):
-                problems.extend((name, alias.name) for alias in node.names if alias.name.startswith("ansible"))
-    return problems
-
-
-def test_standalone_copy_needs_only_the_stdlib():
-    """The boot entry point imports the files the role copies (__devbind_module_utils) from a plain
-    directory: stdlib imports only, or one another."""
-    import yaml
-
-    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "devbind", "vars", "main.yml")) as handle:
-        copied = yaml.safe_load(handle)["__devbind_module_utils"]
-    assert "host/devbind" in copied
-    assert copied_closure_problems(copied) == []
-
-
-def install_applier(lib, tree_root, copied, template, variables):
-    """Lay the applier out as a role does: the ``copied`` module_utils files as a collection tree
-    below ``tree_root``, and the entry point rendered from ``template`` (roles/*/templates/...)
-    into ``lib``. Returns the entry point's path."""
-    import shutil
-
-    import jinja2
-
-    repo = os.path.dirname(os.path.dirname(HERE))
-    utils = os.path.join(repo, "plugins", "module_utils")
-    target = os.path.join(str(tree_root), "ansible_collections", "dpvs", "cluster", "plugins", "module_utils")
-    for name in copied:
-        os.makedirs(os.path.dirname(os.path.join(target, name)), exist_ok=True)
-        shutil.copy(os.path.join(utils, name + ".py"), os.path.join(target, name + ".py"))
-    env = jinja2.Environment(keep_trailing_newline=True)
-    env.filters["comment"] = lambda text: "#\n# " + text + "\n#"
-    with open(os.path.join(repo, template)) as handle:
-        text = env.from_string(handle.read()).render(ansible_managed="test", **variables)
-    entry = os.path.join(str(lib), variables.get("entry_name", "entry.py"))
-    with open(entry, "w") as handle:
-        handle.write(text)
-    return entry
-
-
-def test_boot_entry_point_runs_from_the_copied_files_alone(tmp_path):
-    """The role's copy (__devbind_module_utils) and entry point, run by a Python that sees neither
-    this checkout nor the script's directory (-I): the imports resolve in the copied tree."""
-    import subprocess
-    import sys
-
-    import yaml
-
-    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "devbind", "vars", "main.yml")) as handle:
-        copied = yaml.safe_load(handle)["__devbind_module_utils"]
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    state_file = str(tmp_path / "devbind.json")
-    entry = install_applier(
-        lib, lib, copied, "roles/devbind/templates/dpvs-devbind.j2",
-        {"devbind_lib_dir": str(lib), "devbind_state_file": state_file},
-    )  # fmt: skip
-    run = subprocess.run(
-        [sys.executable, "-I", entry, "--check", "--root", str(tmp_path / "root")],
-        capture_output=True, text=True, check=False, cwd=str(tmp_path),
-    )  # fmt: skip
+    booted = rebooted_host(tmp_path)
+    pyz = build_tool(tmp_path)
+    run = run_tool(pyz, "devbind", "--state-file", booted.state_file, "--check", "--root", booted.root,
+                   cwd=str(tmp_path))  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert run.stdout == "dpvs-devbind: 0 NIC(s) recorded, all already bound\n"
+    assert f"dpvs-devbind: {WAN}: " in run.stdout and f"dpvs-devbind: {LAN}: " in run.stdout
+    assert run.stdout.endswith("dpvs-devbind: 2 NIC(s) recorded, changed\n")
+    assert booted.driver(WAN) == "virtio-pci" and booted.driver(LAN) == "e1000e"
+    empty = run_tool(pyz, "devbind", "--state-file", str(tmp_path / "none.json"), "--check", "--root",
+                     str(tmp_path / "root"), cwd=str(tmp_path))  # fmt: skip
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout == "dpvs-devbind: 0 NIC(s) recorded, all already bound\n"
 
 
 def test_module_documentation_matches_argument_spec():

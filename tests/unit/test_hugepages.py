@@ -5,6 +5,8 @@ sizes, a CPU with pdpe1gb), with the MemTotal figures of tests/unit/fixtures/hos
 kernel's partial allocation is simulated by a file system whose writes are capped per pool.
 """
 
+import io
+import json
 import os
 
 import pytest
@@ -259,3 +261,69 @@ def test_1g_pages_per_node(tmp_path):
         H.run(fs, [{"size": "1G", "node": 0, "count": 1}])
     # one 1 GiB page does not fit in a node of 962 MiB
     assert info.value.path == "pages[0].count" and "at most 0" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# The boot-time job (dpvs-hugepages.service): dpvs-cluster hugepages CONFIG [SYSFS_ROOT], on the
+# configuration the role writes (templates/hugepages.json.j2).
+
+
+def _config(tmp_path, pages):
+    path = tmp_path / "hugepages.json"
+    path.write_text(json.dumps({"_comment": "Ansible managed", "pages": pages, "version": 1}, indent=2))
+    return str(path)
+
+
+def test_boot_writes_the_pools_decreases_first_and_prints_one_line_each(tmp_path):
+    fs = CappedFS(str(tmp_path / "root"), {})
+    make_tree(tmp_path / "root", counts={(0, 2048): 100})
+    config = _config(tmp_path, [{"node": 1, "size_kb": 2048, "count": 50}, {"node": 0, "size_kb": 2048, "count": 10}])
+    out = io.StringIO()
+    assert H.boot_main([config], fs=fs, out=out) == 0
+    assert fs.written == [(node_path(0), "10"), (node_path(1), "50")]
+    assert out.getvalue() == "node 0 2048kB: asked 10, got 10\nnode 1 2048kB: asked 50, got 50\n"
+
+
+def test_boot_exits_1_when_the_kernel_gives_fewer_pages(tmp_path):
+    fs = CappedFS(str(tmp_path / "root"), {node_path(1): 412})
+    make_tree(tmp_path / "root")
+    config = _config(tmp_path, [{"node": 0, "size_kb": 2048, "count": 64}, {"node": 1, "size_kb": 2048, "count": 480}])
+    out = io.StringIO()
+    assert H.boot_main([config], fs=fs, out=out) == 1
+    assert out.getvalue() == "node 0 2048kB: asked 64, got 64\nnode 1 2048kB: asked 480, got 412\n"
+
+
+def test_boot_system_wide_pool_and_a_pool_the_kernel_lacks(tmp_path):
+    make_tree(tmp_path / "root", sizes=(2048,))
+    config = _config(tmp_path, [{"node": None, "size_kb": 2048, "count": 8}])
+    out = io.StringIO()
+    assert H.boot_main([config, str(tmp_path / "root" / "sys")], out=out) == 0
+    assert out.getvalue() == "system-wide 2048kB: asked 8, got 8\n"
+    missing = _config(tmp_path, [{"node": 0, "size_kb": 1048576, "count": 1}])
+    out = io.StringIO()
+    assert H.boot_main([missing, str(tmp_path / "root" / "sys")], out=out) == 1
+    assert out.getvalue().startswith("node 0 1048576kB: asked 1, got None (the write failed: ")
+
+
+def test_boot_bad_arguments_and_unreadable_config(tmp_path, capsys):
+    assert H.boot_main([]) == 2
+    assert H.boot_main(["a", "b", "c"]) == 2
+    assert "usage: dpvs-cluster hugepages CONFIG [SYSFS_ROOT]" in capsys.readouterr().err
+    assert H.boot_main([str(tmp_path / "missing.json")]) == 1
+    (tmp_path / "bad.json").write_text("{}")
+    assert H.boot_main([str(tmp_path / "bad.json")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_boot_command_runs_from_the_tool(tmp_path):
+    """dpvs-hugepages.service's command, ``dpvs-cluster.pyz hugepages CONFIG``, from the tool the
+    role installs, run by a Python that sees only the zip and the standard library, on a fake sysfs."""
+    from test_host_tool import build_tool, run_tool
+
+    fs = make_tree(tmp_path / "root", counts={(1, 2048): 16})
+    sysfs = str(tmp_path / "root" / "sys")
+    config = _config(tmp_path, [{"node": 0, "size_kb": 2048, "count": 32}, {"node": 1, "size_kb": 2048, "count": 0}])
+    run = run_tool(build_tool(tmp_path), "hugepages", config, sysfs, cwd=str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "node 1 2048kB: asked 0, got 0\nnode 0 2048kB: asked 32, got 32\n"
+    assert read(fs, node_path(0)) == 32 and read(fs, node_path(1)) == 0

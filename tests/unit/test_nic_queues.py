@@ -428,37 +428,23 @@ def test_xps_of_a_single_queue_device_is_left_alone(host):
     assert Q.run(spec, host.tree(), runner)["changed"] is False
 
 
-# -- the applier as the net_tuning role lays it out on a host ----------------------------------
-def test_applier_files_need_only_the_stdlib_and_run_from_the_copy(tmp_path):
-    """The files the role copies (__net_tuning_module_utils) import only the stdlib and one another,
-    and its entry point runs from them alone (-I: neither this checkout nor the script's directory
-    on sys.path), with the applier's arguments."""
-    import subprocess
-    import sys
+# -- the applier as the net_tuning role installs it on a host ----------------------------------
+def test_applier_runs_from_the_tool(tmp_path):
+    """The udev rule's and the unit's command, ``dpvs-cluster.pyz nic-queues ARGS``, from the tool the
+    role installs (built by the host_tool action's builder), run by a Python that sees only the zip
+    and the standard library, with the applier's arguments: --check plans, a real run applies."""
+    from test_host_tool import build_tool, run_tool
 
-    import yaml
-    from test_devbind import copied_closure_problems, install_applier
-
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(repo, "roles", "net_tuning", "vars", "main.yml")) as handle:
-        copied = yaml.safe_load(handle)["__net_tuning_module_utils"]
-    assert "host/nic_queues" in copied
-    assert copied_closure_problems(copied) == []
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    root = lib / "nic_queues"
-    entry = install_applier(
-        lib, root, copied, "roles/net_tuning/templates/nic-queues-applier.j2",
-        {"__net_tuning_applier_root": str(root), "entry_name": "_nic_queues.py"},
-    )  # fmt: skip
+    pyz = build_tool(tmp_path)
     host = FakeHost(tmp_path / "t")
     config = tmp_path / "nic_queues.json"
     config.write_text(json.dumps({"nics": [{"name": "enp0s5", "txqueuelen": 4000}]}))
-    argv = [sys.executable, "-I", entry, "--config", str(config), "--sys-path", host.sys, "--proc-path", host.proc]
-    check = subprocess.run([*argv, "--check"], capture_output=True, text=True, check=False, cwd=str(tmp_path))
+    argv = ["nic-queues", "--config", str(config), "--sys-path", host.sys, "--proc-path", host.proc]
+    check = run_tool(pyz, *argv, "--check", cwd=str(tmp_path))
     assert check.returncode == 0, check.stderr
     assert check.stdout == "enp0s5 txqueuelen : 1000 -> 4000\n"
     assert read(os.path.join(host.sys, "class/net/enp0s5/tx_queue_len")) == "1000"
-    applied = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=str(tmp_path))
+    applied = run_tool(pyz, *argv, "--lenient", "--nic", "enp0s5", cwd=str(tmp_path))
     assert applied.returncode == 0, applied.stderr
     assert read(os.path.join(host.sys, "class/net/enp0s5/tx_queue_len")) == "4000"
+    assert run_tool(pyz, *argv, cwd=str(tmp_path)).stdout == ""  # nothing left to do

@@ -111,24 +111,28 @@ def is_daemon_down(rc, stderr):
     return rc != 0 and DAEMON_DOWN_RE.search(stderr or "") is not None
 
 
-def subprocess_run_command(argv, data=None, binary_data=False, environ_update=None, check_rc=False):
+def subprocess_run_command(argv, data=None, binary_data=False, environ_update=None, check_rc=False, timeout=None):
     """``AnsibleModule.run_command``'s contract (argv list, ``(rc, stdout, stderr)`` as text) over
     ``subprocess.run``, whose ``communicate()`` writes stdin while it reads stdout and stderr: a
     command that answers each line of its stdin on stderr cannot block on a full pipe, and one that
     exits before reading all of it (EPIPE) ends the write. ``binary_data`` and ``check_rc`` are
     accepted for the signature (stdin is sent as is, the caller checks rc). A program that cannot
-    be started gives rc 127 and the reason on stderr, as a shell would.
+    be started gives rc 127 and the reason on stderr, as a shell would; one that runs longer
+    than ``timeout`` seconds (None: no limit) is killed and gives rc 124, as timeout(1) does.
 
-    Used by :meth:`Runner.for_module` for commands with stdin (and by benchmarks/ipvs_table.py).
+    Used by :meth:`Runner.for_module` for commands with stdin, by the host-side entry points
+    (``Runner(subprocess_run_command)``) and by benchmarks/ipvs_table.py.
     """
     env = dict(os.environ)
     env.update(environ_update or {})
     if data is not None and not isinstance(data, bytes):
         data = data.encode("utf-8")
     try:
-        proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
+        proc = subprocess.run(argv, input=data, capture_output=True, env=env, check=False, timeout=timeout)
     except OSError as exc:
         return 127, "", f"{argv[0]}: {exc.strerror or exc}\n"
+    except subprocess.TimeoutExpired:
+        return 124, "", f"{argv[0]}: no answer within {timeout:g}s (killed)\n"
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 

@@ -766,17 +766,19 @@ def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
 
 class _DpipTable(core.Table):
     """A dpip table: validated input and the link list are read once, on construction
-    (a device that does not exist is an InputError before the table itself is read)."""
+    (a device that does not exist is an InputError before the table itself is read, unless
+    ``strict_devices`` is False: the replay at DPVS start tries every entry and lets dpip say)."""
 
     kind = ""
 
-    def __init__(self, params, runner, dpip):
+    def __init__(self, params, runner, dpip, strict_devices=True):
         self.params = params
         self.runner = runner
         self.dpip = dpip
         self.desired = self.validate(params)
         self.links = read_links(runner, dpip)
-        check_devices(self.desired[self.kind], self.links, self.kind, self.desired["purge_devices"])
+        if strict_devices:
+            check_devices(self.desired[self.kind], self.links, self.kind, self.desired["purge_devices"])
 
     @staticmethod
     def validate(params):
@@ -826,8 +828,8 @@ class RouteTable(_DpipTable):
     kind = "routes"
     validate = staticmethod(normalize_route_params)
 
-    def __init__(self, params, runner, dpip):
-        super(RouteTable, self).__init__(params, runner, dpip)
+    def __init__(self, params, runner, dpip, strict_devices=True):
+        super(RouteTable, self).__init__(params, runner, dpip, strict_devices)
         self.addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
 
     def read(self):

@@ -3,6 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """DPVS's runtime state kept as files, for the replay at DPVS start.
 
-- ``persist``: the desired addresses, routes and IPVS rules as ``addresses.json``,
-  ``routes.json`` and ``ipvsadm.rules``, rendered by the same functions the modules use.
+- ``persist``: the desired addresses, routes and services as ``addresses.json``,
+  ``routes.json``, ``services.json`` and ``ipvsadm.rules``, rendered by the same functions the
+  modules use, and read back for the replay.
+- ``replay``: ``dpvs-cluster wait`` (the readiness probe of dpvs.service) and ``dpvs-cluster
+  replay`` (dpvs-state.service): the persisted state converged with the modules' own tables.
 """

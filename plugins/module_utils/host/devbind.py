@@ -22,10 +22,9 @@ empty write is no write at all); ``/sys/bus/pci/drivers_probe`` re-runs the matc
 ``drivers/<drv>/unbind`` detaches it. ``drivers_probe`` does not report a driver that refused the
 device, hence the read-back.
 
-Stdlib only (with its siblings ``_host_facts``, ``_inputs``, ``_runner``, ``_purge_guard`` and the
-``converge`` package but ``edge``): the devbind role copies them (``__devbind_module_utils``) to
-``/usr/local/lib/dpvs-cluster/ansible_collections/dpvs/cluster/plugins/module_utils/`` and the boot
-entry point imports :func:`boot_main` from there.
+Stdlib only (with ``host.facts`` and the ``common`` and ``converge`` packages): :func:`boot_main` is
+the ``devbind`` command of the dpvs-cluster tool (``cli``), which the devbind role installs and
+``dpvs-devbind.service`` runs at boot.
 """
 
 from __future__ import absolute_import, division, print_function

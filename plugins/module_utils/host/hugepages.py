@@ -14,11 +14,18 @@ short, so the read-back is what counts (a shortfall is the table not converging)
 Everything is read through :class:`HugepageFS` (a :class:`_host_facts.SysFS` that can also write)
 below a configurable root, so the unit tests run on a fake sysfs tree in a temporary directory.
 The readers are the facts collector's (:mod:`_host_facts`), not copies.
+
+:func:`boot_main` is the boot-time job of ``dpvs-hugepages.service`` (``dpvs-cluster hugepages
+CONFIG [SYSFS_ROOT]``): it writes the counts of the hugepages role's configuration and reads them
+back, exit status 1 when the kernel gave fewer pages than asked.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import json
+import sys
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path, path_join
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
@@ -335,3 +342,64 @@ def run(fs, pages, check_mode=False, allow_partial=False):
 def root_fs(root="/"):
     """The live system (``/``), or a fake tree below ``root`` (tests)."""
     return HugepageFS(root)
+
+
+# --------------------------------------------------------------------------------------------
+# The boot-time job (dpvs-hugepages.service): dpvs-cluster hugepages CONFIG [SYSFS_ROOT]
+# --------------------------------------------------------------------------------------------
+def _nr_hugepages(page):
+    return pool_path(page["node"], page["size_kb"]) + "/nr_hugepages"
+
+
+def _count(fs, path):
+    text = fs.read(path)
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None  # no such pool (or not a number)
+
+
+def write_pools(fs, pages, out):
+    """Write every pool of ``pages`` (``{node, size_kb, count}``, the role's configuration),
+    decreases first (what they free may serve the increases), read them back and print one line
+    per pool. Returns the number of pools short of their count."""
+    before = [_count(fs, _nr_hugepages(page)) for page in pages]
+    order = sorted(range(len(pages)), key=lambda i: before[i] is not None and before[i] < pages[i]["count"])
+    problems = {}
+    for index in order:
+        try:
+            fs.write(_nr_hugepages(pages[index]), str(pages[index]["count"]))
+        except OSError as exc:
+            problems[index] = exc
+    short = 0
+    for index in order:
+        page = pages[index]
+        got = _count(fs, _nr_hugepages(page))
+        line = f"{where(page['node'])} {page['size_kb']}kB: asked {page['count']}, got {got}"
+        if index in problems:
+            line += f" (the write failed: {problems[index]})"
+        out.write(line + "\n")
+        short += got != page["count"]
+    return short
+
+
+def boot_main(argv, fs=None, out=None):
+    """``dpvs-cluster hugepages CONFIG [SYSFS_ROOT]``: write the pools of CONFIG (the hugepages
+    role's JSON, ``{"pages": [{node, size_kb, count}]}``) below SYSFS_ROOT (``/sys``). Exit status
+    0, 1 when the kernel gave fewer pages than asked (or CONFIG cannot be read), 2 for a usage error."""
+    out = out or sys.stdout
+    usage = "usage: dpvs-cluster hugepages CONFIG [SYSFS_ROOT]\n"
+    if list(argv) in (["-h"], ["--help"]):
+        out.write(usage)
+        return 0
+    if len(argv) not in (1, 2) or argv[0].startswith("-"):
+        sys.stderr.write(usage)
+        return 2
+    try:
+        with open(argv[0]) as handle:
+            pages = json.load(handle)["pages"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        sys.stderr.write(f"dpvs-cluster hugepages: cannot read {argv[0]}: {exc!r}\n")
+        return 1
+    fs = fs or HugepageFS("/", sysfs=argv[1] if len(argv) > 1 else None)
+    return 1 if write_pools(fs, pages, out) else 0

@@ -4,13 +4,12 @@
 """NIC queue tuning: ethtool channels, queue IRQ affinity, RPS/XPS masks, txqueuelen.
 
 One code path for the module ``dpvs.cluster.nic_queues`` and for the boot/hotplug applier:
-standard library only (plus the collection's ``_runner``, ``_inputs``, ``_purge_guard`` and the
-``converge`` package but ``edge``), so that the ``net_tuning`` role copies these files to the host
-(a collection tree below ``net_tuning_applier_dir``/nic_queues) and runs :func:`main` from a
-udev rule and a oneshot unit, through an entry point that takes the same arguments::
+standard library only (plus the collection's ``common`` and ``converge`` packages), so that
+:func:`main` is the ``nic-queues`` command of the dpvs-cluster tool (``cli``), which the
+``net_tuning`` role installs and runs from a udev rule and a oneshot unit::
 
-    python3 /usr/local/lib/dpvs-cluster/_nic_queues.py --config /etc/dpvs-cluster/nic_queues.json \
-        [--nic enp0s5] [--lenient]
+    python3 /usr/local/lib/dpvs-cluster/dpvs-cluster.pyz nic-queues \
+        --config /etc/dpvs-cluster/nic_queues.json [--nic enp0s5] [--lenient]
 
 Flow, the converge core's (:class:`NicQueuesTable` run by ``converge.core.converge``): validate
 every NIC entry against the live tree (unknown NIC, CPU that is not online, mask wider than the
@@ -885,7 +884,7 @@ def _summary(entry):
 
 
 # --------------------------------------------------------------------------------------------
-# The applier (udev RUN / oneshot unit): python3 _nic_queues.py --config FILE [--nic NAME]
+# The applier (udev RUN / oneshot unit): dpvs-cluster nic-queues --config FILE [--nic NAME]
 # --------------------------------------------------------------------------------------------
 # How the applier runs commands outside Ansible (AnsibleModule.run_command's contract; tests replace it).
 _subprocess_run_command = subprocess_run_command

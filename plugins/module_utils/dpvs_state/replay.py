@@ -1,0 +1,364 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpvs.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DPVS readiness probe and state replay, on the modules' own tables (``dpvs-cluster wait|replay``).
+
+    dpvs-cluster wait   [--timeout 60] [--dpip dpip] [--pid PID] [--pid-file FILE]
+    dpvs-cluster replay --state-dir /etc/dpvs/state [--timeout 60] [--dpip dpip] [--ipvsadm ipvsadm]
+
+``wait`` (dpvs.service ExecStartPost): exits 0 as soon as ``dpip link show`` answers, so that
+systemd counts DPVS as started only when its control plane works (DPVS takes seconds to
+initialise, and dpip/ipvsadm fail until then). With ``--pid`` (the unit passes ``$MAINPID``) it
+fails at once when that process is gone instead of waiting out the timeout; ``--pid-file`` does
+the same for the pid a file names, once the file is newer than the probe (an older one is a
+previous run's). A ``--pid`` that is not a number (``$MAINPID`` unset) is ignored.
+
+``replay`` (dpvs-state.service, ordered after dpvs.service): DPVS starts with no addresses,
+routes, services or local addresses; this converges it to the state the dpvs_network and
+dpvs_services roles persisted (``persist``), in order, with the tables the modules use, the
+persisted entries as the declared list and no purge: ``addresses.json`` (``AddressTable``),
+``routes.json`` (``RouteTable``), then ``services.json`` (``IpvsTable``, every command in one
+``ipvsadm -R``). A directory written before ``services.json`` existed has only
+``ipvsadm.rules``: it goes through one ``ipvsadm -R`` and the counts of services, real servers
+and local addresses read back must equal those of the rules. Each table is read, planned,
+applied (a failing command does not stop the others) and read back; what the read-back still
+lacks is a problem. An object that exists already is not planned, and a command that failed is
+not a problem when the read-back has its object (``already there``).
+
+Exit codes: 0 state applied and verified; 1 something is missing (each problem on stderr);
+2 DPVS did not answer within the timeout (or its process ended); 3 unreadable state files
+(a missing file is an empty one; a missing state directory is unreadable).
+Environment: DPVS_IPC_FILE is passed to dpip/ipvsadm (the unit sets it for ``dpvs -x``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import os
+import sys
+import time
+
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import (
+    CommandError,
+    Runner,
+    subprocess_run_command,
+)
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as _dpip_state
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import ParseError as DpipParseError
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state import persist
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import plan as _ipvs_plan
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import ParseError as IpvsParseError
+
+PREFIX = "dpvs-state: "
+# seconds one dpip/ipvsadm command may take during the replay (the probe's are bounded by its timeout)
+COMMAND_TIMEOUT = 120.0
+TABLE_ERRORS = (CommandError, ApplyError, NotConvergedError, InputError, DpipParseError, IpvsParseError)
+
+
+def host_runner(deadline=None, clock=time.monotonic):
+    """The collection's runner over plain subprocesses (no AnsibleModule on the host). Each
+    command may take :data:`COMMAND_TIMEOUT` seconds, or, with ``deadline`` (a ``clock`` value),
+    what is left until then (at least one second). DPVS_IPC_FILE comes from the environment."""
+
+    def run_command(argv, **kwargs):
+        limit = COMMAND_TIMEOUT if deadline is None else max(1.0, deadline - clock())
+        return subprocess_run_command(argv, timeout=limit, **kwargs)
+
+    return Runner(run_command, ipc_file=os.environ.get("DPVS_IPC_FILE"))
+
+
+# ----------------------------------------------------------------------------- wait
+
+
+def _pid_of(text):
+    """``--pid``: a positive number, else None (systemd leaves ``$MAINPID`` as is when unset)."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def process_gone(pid=None, pid_file=None, since=None):
+    """Why the awaited process is known to be gone (a text), or None."""
+    if pid is not None and _gone(pid):
+        return f"process {pid} (--pid) is gone"
+    if pid_file:
+        try:
+            if since is not None and os.stat(pid_file).st_mtime < since:
+                return None  # a previous run's file
+            with open(pid_file, encoding="utf-8") as handle:
+                file_pid = _pid_of(handle.read())
+        except (OSError, ValueError):
+            return None  # not written yet
+        if file_pid is not None and _gone(file_pid):
+            return f"process {file_pid} ({pid_file}) is gone"
+    return None
+
+
+def wait_ready(runner, dpip, timeout, pid=None, pid_file=None, interval=0.5, clock=time.monotonic, sleep=time.sleep):
+    """``(True, "")`` once ``dpip link show`` exits 0 (DPVS answers on its control socket);
+    ``(False, why)`` after ``timeout`` seconds, or at once when the process is gone."""
+    deadline = clock() + timeout
+    since = time.time()
+    last = ""
+    while True:
+        gone = process_gone(pid, pid_file, since)
+        if gone:
+            return False, gone
+        try:
+            rc, _out, err = runner.run([dpip, "link", "show"], check_rc=False, record=False)
+        except CommandError as exc:  # DaemonDownError: no socket yet
+            rc, err = exc.rc, exc.stderr
+        if rc == 0:
+            return True, ""
+        last = (err or "").strip()
+        if clock() >= deadline:
+            return False, last
+        sleep(min(interval, max(0.0, deadline - clock())))
+
+
+def _parser(command):
+    parser = argparse.ArgumentParser(prog=f"dpvs-cluster {command}", description=__doc__.splitlines()[0])
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for DPVS to answer")
+    parser.add_argument("--dpip", default="dpip")
+    if command == "wait":
+        parser.add_argument("--pid", help="fail at once when this process is gone (dpvs.service: $MAINPID)")
+        parser.add_argument("--pid-file", help="fail at once when the process this file names is gone")
+    else:
+        parser.add_argument("--state-dir", required=True)
+        parser.add_argument("--ipvsadm", default="ipvsadm")
+    return parser
+
+
+def _not_ready(timeout, why, out):
+    if why.startswith("process "):
+        out.write(f"{PREFIX}DPVS stopped before it answered 'dpip link show': {why}\n")
+    else:
+        out.write(f"{PREFIX}DPVS did not answer 'dpip link show' within {timeout}s: {why}\n")
+    return 2
+
+
+def wait_main(argv=None, runner=None, err=None):
+    """``dpvs-cluster wait``: 0 once DPVS answers, 2 when it does not (see the module docstring)."""
+    args = _parser("wait").parse_args(argv)
+    err = err or sys.stderr
+    runner = runner or host_runner(time.monotonic() + args.timeout)
+    ready, why = wait_ready(runner, args.dpip, args.timeout, _pid_of(args.pid), args.pid_file)
+    return 0 if ready else _not_ready(args.timeout, why, err)
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def load(state_dir):
+    """The persisted state: ``{addresses, routes, services}`` as the modules' parameters
+    (``services`` None for a directory without services.json) and ``rules`` (ipvsadm.rules
+    lines). Raises OSError or ValueError (also for an entry the modules would refuse)."""
+    if not os.path.isdir(state_dir):
+        raise ValueError(f"{state_dir}: no such state directory")
+    state = {}
+    # the modules' own checks, before any command
+    checks = {
+        "addresses": _dpip_state.normalize_addr_params,
+        "routes": _dpip_state.normalize_route_params,
+        "services": lambda params: _ipvs_plan.validate_params(dict(params, flavor="dpvs")),
+    }
+    for kind in persist.KINDS:
+        path = os.path.join(state_dir, persist.FILES[kind])
+        document = persist.read_document(path, kind, missing=kind != "services")
+        try:
+            state[kind] = None if document is None else persist.declared(document)
+            checked = None if document is None else checks[kind](state[kind])
+        except (InputError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if kind == "services":
+            state["validated"] = checked  # (flavor, desired services) for IpvsTable
+    state["rules"] = persist.read_rules(os.path.join(state_dir, persist.RULES_FILE))
+    return state
+
+
+class Report:
+    """What the replay did (stdout) and what is missing (stderr)."""
+
+    def __init__(self):
+        self.applied = []
+        self.problems = []
+
+
+def _dpip_line(argv):
+    return " ".join(["dpip", *argv[1:]])
+
+
+def _missing(kind, action):
+    """A planned step the read-back still needs, as a problem."""
+    item = action.item
+    if action.op == "add" and kind == "addresses":
+        return "address {}/{} on {} is missing after the replay".format(item["address"], item["prefixlen"], item["dev"])
+    if action.op == "add":
+        via = "via {} ".format(item["via"]) if item.get("via") else ""
+        return "route {} {}dev {} is missing after the replay".format(item["prefix"], via, item["dev"])
+    return f"still to do after the replay: {action.description}"
+
+
+def replay_dpip(kind, params, runner, dpip, report):
+    """Converge one dpip table (``addresses``/``routes``) to ``params``: no purge, every
+    command tried, judged by the read-back."""
+    if not params[kind]:
+        return
+    table = _dpip_state.TABLES[kind](params, runner, dpip, strict_devices=False)
+    key = table.rules().key
+    plan = table.plan(table.read())
+    planned = {key(action.item) for action in plan}
+    for entry in table.desired[kind]:
+        if key(entry) not in planned:
+            report.applied.append(_dpip_line(table.rules().add_argv(dpip, entry)) + " (already there)")
+    failed = []
+    for action in plan:
+        rc, _out, err = runner.run(action.argv, check_rc=False, record=False)
+        if rc == 0:
+            report.applied.append(_dpip_line(action.argv))
+        else:
+            failed.append((action, f"{_dpip_line(action.argv)}: exit {rc}: {err.strip()}"))
+    remaining = table.plan(table.read_back(plan))
+    still = {key(action.item) for action in remaining}
+    for action, text in failed:
+        if key(action.item) in still:
+            report.problems.append(text)
+        else:
+            report.applied.append(_dpip_line(action.argv) + " (already there)")
+    report.problems += [_missing(kind, action) for action in remaining]
+
+
+def _command_line(entry):
+    if "stdin" in entry:
+        lines = entry["stdin"].count("\n")
+        return f"ipvsadm -R ({lines} lines, exit {entry['rc']})"
+    return " ".join(["ipvsadm", *entry["cmd"][1:]]) + f" (exit {entry['rc']})"
+
+
+def replay_services(params, validated, runner, binaries, report):
+    """Converge the IPVS table to the declared services with the ipvsadm module's IpvsTable:
+    no purge, no drain, every command in one ``ipvsadm -R`` (it goes on after a failing line),
+    judged by the read-back (``plan.verify``)."""
+    if not params["services"]:
+        return
+    params = dict(params, flavor="dpvs", purge=False, drain=False, batch_threshold=0)
+    params.update(ipvsadm_path=binaries["ipvsadm"], dpip_path=binaries["dpip"])
+
+    def get_bin(option, default):
+        return params.get(option) or default
+
+    try:
+        result = core.converge(_ipvs_plan.IpvsTable(params, runner, get_bin, validated))
+    except NotConvergedError as exc:
+        report.applied += [_command_line(entry) for entry in exc.commands]
+        report.problems += [f"{problem} after the replay" for problem in exc.remaining]
+        if exc.batch_errors:
+            errors = ", ".join(f"{e['text']}({e['code']})" for e in exc.batch_errors)
+            report.problems.append(f"ipvsadm -R reported: {errors}")
+        return
+    report.applied += [_command_line(entry) for entry in result["commands"]]
+    if not result["changed"]:
+        report.applied.append("ipvsadm: {} service(s) already there".format(len(params["services"])))
+
+
+def rule_counts(rules):
+    """What ``ipvsadm -R`` of ``rules`` adds: services, real servers, local addresses."""
+    counts = {"services": 0, "real_servers": 0, "laddrs": 0}
+    names = {"-A": "services", "--add-service": "services", "-a": "real_servers", "--add-server": "real_servers"}
+    names.update({"-P": "laddrs", "--add-laddr": "laddrs"})
+    for line in rules:
+        name = names.get(line.split()[0])
+        if name:
+            counts[name] += 1
+    return counts
+
+
+def replay_rules(rules, runner, ipvsadm, report):
+    """A directory from before services.json: one ``ipvsadm -R`` of ipvsadm.rules, then the
+    counts of the read-back (``ipvs.parse`` through ``plan.read_live``) against the rules'."""
+    if not rules:
+        return
+    rc, _out, err = runner.run([ipvsadm, "-R"], data="".join(line + "\n" for line in rules), check_rc=False)
+    report.applied.append(f"ipvsadm -R ({len(rules)} lines, exit {rc})")
+    parsed, _live = _ipvs_plan.read_live(runner, ipvsadm, "dpvs", with_thresholds=False)
+    have = {
+        "services": len(parsed["services"]),
+        "real_servers": sum(len(svc["real_servers"]) for svc in parsed["services"]),
+        "laddrs": sum(len(svc["laddrs"] or []) for svc in parsed["services"]),
+    }
+    want = rule_counts(rules)
+    if have != want:
+        report.problems.append(
+            "ipvsadm -R left {} (expected from {} lines: {}); its errors: {}".format(
+                have, len(rules), want, err.strip() or "none printed"
+            )
+        )
+
+
+def _guarded(step, report, *args):
+    """Run one table's replay; an error that stops it (a read that fails, DPVS gone, output
+    the parsers do not know) is a problem, and the next table still runs."""
+    try:
+        step(*args, report)
+    except TABLE_ERRORS as exc:
+        report.problems.append(getattr(exc, "msg", None) or str(exc))
+
+
+def replay(state, runner, binaries):
+    """Replay the loaded ``state`` (see :func:`load`); returns the :class:`Report`."""
+    report = Report()
+    _guarded(replay_dpip, report, "addresses", state["addresses"], runner, binaries["dpip"])
+    _guarded(replay_dpip, report, "routes", state["routes"], runner, binaries["dpip"])
+    if state["services"] is not None:
+        _guarded(replay_services, report, state["services"], state["validated"], runner, binaries)
+    else:
+        _guarded(replay_rules, report, state["rules"], runner, binaries["ipvsadm"])
+    return report
+
+
+def _summary(state, state_dir):
+    if state["services"] is not None:
+        ipvs = "{} service(s)".format(len(state["services"]["services"]))
+    else:
+        ipvs = "{} ipvsadm line(s)".format(len(state["rules"]))
+    return "replayed {} address(es), {} route(s), {} from {}".format(
+        len(state["addresses"]["addresses"]), len(state["routes"]["routes"]), ipvs, state_dir
+    )
+
+
+def replay_main(argv=None, runner=None, out=None, err=None):
+    """``dpvs-cluster replay``: 0 replayed and verified, 1 something missing, 2 DPVS did not
+    answer, 3 unreadable state files (see the module docstring)."""
+    args = _parser("replay").parse_args(argv)
+    out, err = out or sys.stdout, err or sys.stderr
+    ready, why = wait_ready(runner or host_runner(time.monotonic() + args.timeout), args.dpip, args.timeout)
+    if not ready:
+        return _not_ready(args.timeout, why, err)
+    try:
+        state = load(args.state_dir)
+    except (OSError, ValueError) as exc:
+        err.write(f"{PREFIX}{exc}\n")
+        return 3
+    report = replay(state, runner or host_runner(), {"dpip": args.dpip, "ipvsadm": args.ipvsadm})
+    for line in report.applied:
+        out.write(f"{PREFIX}{line}\n")
+    for problem in report.problems:
+        err.write(f"{PREFIX}{problem}\n")
+    if report.problems:
+        return 1
+    out.write(PREFIX + _summary(state, args.state_dir) + "\n")
+    return 0
