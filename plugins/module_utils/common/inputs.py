@@ -17,6 +17,10 @@ import ipaddress
 import re
 
 # DPVS device names: dpdk0, dpdk0.100, bond0, dpdk0.kni ... (IFNAMSIZ is 16)
+# A PCI address, the domain optional: "0000:01:00.0", "01:00.0" (device 00-1f, function 0-7)
+PCI_RE = re.compile(
+    r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<dev>[0-1][0-9a-fA-F])\.(?P<fn>[0-7])$"
+)
 DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
 
 
@@ -169,3 +173,37 @@ def choice(path, value, choices):
     if value not in choices:
         raise InputError(path, value, "must be one of {}".format(", ".join(choices)))
     return value
+
+
+def pci_address(text):
+    """``01:00.0`` -> ``0000:01:00.0`` (lower case); None when ``text`` is not a PCI address."""
+    match = PCI_RE.match(str(text).strip()) if text is not None else None
+    if not match:
+        return None
+    domain = (match.group("domain") or "0000").lower()
+    return f"{domain}:{match.group('bus').lower()}:{match.group('dev').lower()}.{match.group('fn')}"
+
+
+BOOLEAN_WORDS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+
+
+def boolean(path, value, default=None, words=False):
+    """``value`` as a bool: a bool itself, ``default`` for None when one is given, and with
+    ``words`` also yes/no, on/off, true/false, 1/0 as text (what a command line or an INI file
+    gives); InputError otherwise."""
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if words and value is not None and str(value).strip().lower() in BOOLEAN_WORDS:
+        return BOOLEAN_WORDS[str(value).strip().lower()]
+    raise InputError(path, value, "must be true or false")

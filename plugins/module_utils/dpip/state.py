@@ -59,14 +59,6 @@ def _family_of(addr):
     return FAMILY_OF_VERSION[addr.version]
 
 
-def _bool(path, value, default=False):
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    raise InputError(path, value, "must be a boolean (true/false)")
-
-
 def _list_of_dicts(path, value):
     if value is None:
         return []
@@ -173,7 +165,7 @@ def _addr_entry(index, item):
     if scope is None:
         scope = "link" if family == "inet6" and iface.ip in LINK_LOCAL_V6 else "global"
     _inputs.choice(_inputs.path_join(path, "scope"), scope, ADDR_SCOPES)
-    sapool = _bool(_inputs.path_join(path, "sapool"), item.get("sapool"))
+    sapool = _inputs.boolean(_inputs.path_join(path, "sapool"), item.get("sapool"), default=False)
     broadcast = item.get("broadcast")
     if broadcast is not None:
         bpath = _inputs.path_join(path, "broadcast")
@@ -198,7 +190,7 @@ def _addr_entry(index, item):
 def _purge_params(params):
     """The purge options dpip_addr and dpip_route share: ``purge``, ``purge_limits``, ``purge_devices``."""
     return {
-        "purge": _bool("purge", params.get("purge")),
+        "purge": _inputs.boolean("purge", params.get("purge"), default=False),
         "purge_limits": _purge_guard.limits(params),
         "purge_devices": _purge_devices(params),
     }
@@ -235,7 +227,7 @@ def normalize_addr_params(params):
     return {
         "addresses": entries,
         **_purge_params(params),
-        "purge_sapool": _bool("purge_sapool", params.get("purge_sapool")),
+        "purge_sapool": _inputs.boolean("purge_sapool", params.get("purge_sapool"), default=False),
     }
 
 

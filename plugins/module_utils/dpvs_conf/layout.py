@@ -30,12 +30,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import PCI_RE, InputError, boolean, pci_address
 
 # "0000:01:00.0" or "01:00.0" (domain 0 implied)
-PCI_RE = re.compile(
-    r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<dev>[0-1][0-9a-fA-F])\.(?P<fn>[0-7])$"
-)
 # "net_af_packet0,iface=eth1", "net_tap0", "virtio_user0,path=/dev/vhost-net"
 VDEV_RE = re.compile(r"^(?P<driver>net_[a-z0-9_]+?|virtio_user|eth_[a-z0-9_]+?)(?P<index>\d+)(?:,[^\s]+)?$")
 # characters systemd would expand or split in ExecStart= ("%" specifiers, "$" variables, quotes)
@@ -108,12 +105,6 @@ def _int(path, value, low, high):
     return number
 
 
-def _bool(path, value):
-    if isinstance(value, bool):
-        return value
-    raise InputError(path, value, "must be true or false")
-
-
 def pci_sort_key(address):
     match = PCI_RE.match(address)
     return tuple(int(match.group(part), 16) for part in ("domain", "bus", "dev", "fn"))
@@ -121,16 +112,10 @@ def pci_sort_key(address):
 
 def normalize_pci(path, value):
     """``01:00.0`` -> ``0000:01:00.0`` (lower case); InputError when it is not a PCI address."""
-    text = str(value).strip() if value is not None else ""
-    match = PCI_RE.match(text)
-    if not match:
+    address = pci_address(value)
+    if address is None:
         raise InputError(path, value, "not a PCI address (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)")
-    return "{}:{}:{}.{}".format(
-        (match.group("domain") or "0000").lower(),
-        match.group("bus").lower(),
-        match.group("dev").lower(),
-        match.group("fn"),
-    )
+    return address
 
 
 def _node_cpus(host):
@@ -252,13 +237,13 @@ def _nic_settings(path, raw, nic):
     if nic["mtu"] is not None:
         nic["mtu"] = _int(f"{path}.mtu", nic["mtu"], 68, 9000)
     for flag in ("promisc", "allmulticast", "mbuf_fast_free"):
-        nic[flag] = _bool(f"{path}.{flag}", nic[flag])
+        nic[flag] = boolean(f"{path}.{flag}", nic[flag])
 
 
 def _nic_rte_flow(path, raw, nic, warnings):
     """Whether DPVS's flow rules work on the NIC: the inventory's rte_flow, else by driver."""
     if raw.get("rte_flow") is not None:
-        return _bool(f"{path}.rte_flow", raw["rte_flow"])
+        return boolean(f"{path}.rte_flow", raw["rte_flow"])
     if nic["vdev"]:
         return False
     if nic["driver"] not in RTE_FLOW_DRIVERS:

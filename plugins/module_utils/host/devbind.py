@@ -37,7 +37,12 @@ import os
 import re
 import sys
 
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
+    InputError,
+    item_path,
+    path_join,
+    pci_address,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner, subprocess_run_command
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, errors
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
@@ -59,9 +64,6 @@ DEFAULT_STATE_FILE = "/etc/dpvs-cluster/devbind.json"
 DEFAULT_NIC_MAP = "/etc/dpvs-cluster/nics.json"
 
 # 0000:11:00.0 or 11:00.0 (domain optional)
-PCI_RE = re.compile(
-    r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<slot>[0-9a-fA-F]{2})\.(?P<fn>[0-7])$"
-)
 # 52:54:00:00:01:02 (also with dashes: 52-54-00-00-01-02)
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}$")
 # enp17s0, eth0, ens1f0np0 (IFNAMSIZ 16: 15 characters, no / or whitespace)
@@ -105,15 +107,7 @@ def norm_driver(name):
 
 def norm_pci(text):
     """``11:00.0`` -> ``0000:11:00.0``; None when not a PCI address."""
-    match = PCI_RE.match((text or "").strip())
-    if not match:
-        return None
-    return "{}:{}:{}.{}".format(
-        (match.group("domain") or "0000").lower(),
-        match.group("bus").lower(),
-        match.group("slot").lower(),
-        match.group("fn"),
-    )
+    return pci_address(text)
 
 
 def norm_mac(text):

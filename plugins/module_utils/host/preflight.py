@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, pci_address
 
 POLICIES = ("fail", "warn", "ignore")
 # check -> default policy (docs/preflight.md explains each)
@@ -51,7 +51,6 @@ DPDK_DRIVERS = ("vfio-pci", "igb_uio", "uio_pci_generic")
 MELLANOX_VENDOR = "0x15b3"
 PAGE_SIZES_KB = {"2M": 2048, "1G": 1048576}
 # 0000:11:00.0 or 11:00.0
-PCI_RE = re.compile(r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<rest>[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])$")
 # 52:54:00:00:01:04
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$")
 
@@ -76,10 +75,10 @@ def _policy(policy):
 
 
 def _pci(path, value):
-    match = PCI_RE.match(str(value).strip())
-    if not match:
+    address = pci_address(value)
+    if address is None:
         raise InputError(path, value, "not a PCI address (0000:01:00.0)")
-    return f"{(match.group('domain') or '0000').lower()}:{match.group('rest').lower()}"
+    return address
 
 
 def _dict_items(value, var, list_problem, item_problem):

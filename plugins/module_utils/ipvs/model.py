@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
     InputError,
+    boolean,
     device,
     int_range,
     ip_address,
@@ -118,19 +119,6 @@ def _family(ip):
 
 
 # ----------------------------------------------------------------------------- input
-
-
-def _bool(path, value):
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("yes", "true", "on", "1"):
-        return True
-    if text in ("no", "false", "off", "0"):
-        return False
-    raise InputError(path, value, "must be a boolean")
 
 
 def _opt_int(path, value, low, high):
@@ -386,7 +374,7 @@ def _persistence(path, raw, svc):
 
 
 def _bool_option(path, raw, name, protocol):
-    value = _bool(path_join(path, name), raw.get(name))
+    value = boolean(path_join(path, name), raw.get(name), default=False, words=True)
     protocols, message = BOOL_OPTION_PROTOCOLS[name]
     if value and protocols is not None and protocol not in protocols:
         raise InputError(path_join(path, name), True, message)

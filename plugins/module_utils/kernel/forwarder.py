@@ -33,7 +33,12 @@ import ipaddress
 import re
 from collections import Counter
 
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, item_path, path_join
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
+    InputError,
+    boolean,
+    item_path,
+    path_join,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.iptables_save import FIELDS as RULE_FIELDS
 
 PROTOCOLS = ("udp", "tcp")
@@ -108,15 +113,8 @@ def port_spec(low, high):
     return str(low) if low == high else f"{low}:{high}"
 
 
-def _bool(path, value):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise InputError(path, value, "must be true or false")
+def _words_bool(path, value):
+    return boolean(path, value, words=True)
 
 
 def _collect(found, check, *args):
@@ -200,7 +198,7 @@ def _forward_entries(base, forward, reply_snat, found):
     sources = _sources(base, forward, found)
     entry_reply_snat = reply_snat
     if forward.get("reply_snat") is not None:
-        value = _collect(found, _bool, path_join(base, "reply_snat"), forward["reply_snat"])
+        value = _collect(found, _words_bool, path_join(base, "reply_snat"), forward["reply_snat"])
         entry_reply_snat = reply_snat if value is None else value
     backend_port = _backend_port(base, forward, found)
     items = _port_items(base, forward, backend_port, found)
