@@ -82,7 +82,11 @@ def live():
     }
 
 
-def write_state(directory, addresses=ADDRESSES, routes=ROUTES, services=SERVICES, with_services_json=True):
+def write_state(directory, addresses=None, routes=None, services=None, with_services_json=True):
+    """The state files of the declared lists (by default ADDRESSES, ROUTES, SERVICES) in ``directory``."""
+    addresses = ADDRESSES if addresses is None else addresses
+    routes = ROUTES if routes is None else routes
+    services = SERVICES if services is None else services
     os.makedirs(directory, exist_ok=True)
     documents = {
         "addresses.json": persist.dpip_state(addresses, "addresses"),
