@@ -127,6 +127,16 @@ def _apply(runner, plan):
     return applied
 
 
+def _apply_all(runner, plan):
+    """Run every command of the plan, past a failing one (the replay at DPVS start: the
+    read-back judges); the commands with ``rc``, and ``stderr`` where one failed."""
+    commands = []
+    for action in plan:
+        rc, _out, err = runner.run(action.argv, check_rc=False, record=False)
+        commands.append(dict({"cmd": list(action.argv), "rc": rc}, **({"stderr": err} if rc else {})))
+    return commands
+
+
 def _read(runner, argv):
     return runner.run(argv, read_only=True, record=False)[1]
 
@@ -759,14 +769,19 @@ def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
 class _DpipTable(core.Table):
     """A dpip table: validated input and the link list are read once, on construction
     (a device that does not exist is an InputError before the table itself is read, unless
-    ``strict_devices`` is False: the replay at DPVS start tries every entry and lets dpip say)."""
+    ``strict_devices`` is False: the replay at DPVS start tries every entry and lets dpip say).
+    ``keep_going`` runs every planned command even after one fails, and leaves the verdict to
+    the read-back (the replay); ``last_plan`` and ``remaining`` keep the plan and what the
+    read-back still needs, for a caller that reports per object."""
 
     kind = ""
 
-    def __init__(self, params, runner, dpip, strict_devices=True):
+    def __init__(self, params, runner, dpip, strict_devices=True, keep_going=False):
         self.params = params
         self.runner = runner
         self.dpip = dpip
+        self.keep_going = keep_going
+        self.last_plan = self.remaining = []
         self.desired = self.validate(params)
         self.links = read_links(runner, dpip)
         if strict_devices:
@@ -782,14 +797,19 @@ class _DpipTable(core.Table):
     def guard(self, live, plan):
         check_purge(self.rules(), live, self.desired, plan, self.kind, self.params)
 
+    def planned(self, plan):
+        self.last_plan = plan
+        return super(_DpipTable, self).planned(plan)
+
     def apply(self, plan):
-        return _apply(self.runner, plan)
+        return (_apply_all if self.keep_going else _apply)(self.runner, plan)
 
     def predict(self, live, plan):
         return simulate(live, plan, self.rules().key)
 
     def verify(self, plan, after):
-        return [action.description for action in self.plan(after)]
+        self.remaining = self.plan(after)
+        return [action.description for action in self.remaining]
 
     def not_converged(self, problems, commands, after):
         msg = f"{self.kind} did not converge after applying the plan; still to do: {'; '.join(problems)}"
@@ -820,8 +840,8 @@ class RouteTable(_DpipTable):
     kind = "routes"
     validate = staticmethod(normalize_route_params)
 
-    def __init__(self, params, runner, dpip, strict_devices=True):
-        super(RouteTable, self).__init__(params, runner, dpip, strict_devices)
+    def __init__(self, params, runner, dpip, **options):
+        super(RouteTable, self).__init__(params, runner, dpip, **options)
         self.addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
 
     def read(self):

@@ -214,32 +214,30 @@ def _missing(kind, action):
 
 
 def replay_dpip(kind, params, runner, dpip, report):
-    """Converge one dpip table (``addresses``/``routes``) to ``params``: no purge, every
-    command tried, judged by the read-back."""
+    """Converge one dpip table (``addresses``/``routes``) to ``params`` with the converge core:
+    no purge, every command tried (``keep_going``), judged by the read-back."""
     if not params[kind]:
         return
-    table = _dpip_state.TABLES[kind](params, runner, dpip, strict_devices=False)
+    table = _dpip_state.TABLES[kind](params, runner, dpip, strict_devices=False, keep_going=True)
+    try:
+        commands = core.converge(table)["commands"]
+    except NotConvergedError as exc:
+        commands = exc.commands
     key = table.rules().key
-    plan = table.plan(table.read())
-    planned = {key(action.item) for action in plan}
+    planned = {key(action.item) for action in table.last_plan}
     for entry in table.desired[kind]:
         if key(entry) not in planned:
             report.applied.append(_dpip_line(table.rules().add_argv(dpip, entry)) + " (already there)")
-    failed = []
-    for action in plan:
-        rc, _out, err = runner.run(action.argv, check_rc=False, record=False)
-        if rc == 0:
-            report.applied.append(_dpip_line(action.argv))
+    still = {key(action.item) for action in table.remaining}
+    for action, entry in zip(table.last_plan, commands):
+        line = _dpip_line(action.argv)
+        if entry["rc"] == 0:
+            report.applied.append(line)
+        elif key(action.item) in still:
+            report.problems.append(f"{line}: exit {entry['rc']}: {entry['stderr'].strip()}")
         else:
-            failed.append((action, f"{_dpip_line(action.argv)}: exit {rc}: {err.strip()}"))
-    remaining = table.plan(table.read_back(plan))
-    still = {key(action.item) for action in remaining}
-    for action, text in failed:
-        if key(action.item) in still:
-            report.problems.append(text)
-        else:
-            report.applied.append(_dpip_line(action.argv) + " (already there)")
-    report.problems += [_missing(kind, action) for action in remaining]
+            report.applied.append(line + " (already there)")
+    report.problems += [_missing(kind, action) for action in table.remaining]
 
 
 def _command_line(entry):
