@@ -1,12 +1,17 @@
 """Lifecycle of the emulated daemon: ``dpvs-emulator start|stop|kill|status|reload`` and ``dpvs``.
 
-There is no daemon process: "running" is a flag in the state file plus the IPC socket file,
-which the tools check exactly like the real ones connect to it (see ``state.connect_errno``).
+The daemon is the state file: "running" is a flag there plus the IPC socket file, which the
+tools check exactly like the real ones connect to it (see ``state.connect_errno``). ``dpvs``
+with ``DPVS_EMULATOR_FOREGROUND=1`` is also a process, as under systemd: it records its pid,
+writes the ``-p`` pid file and waits for signals (SIGTERM/SIGINT: a clean stop; SIGHUP: nothing).
+Once that process is gone without a stop (``kill -9``), the daemon counts as killed: the socket
+file stays and nothing listens (``state.daemon_running``).
 """
 # ruff: noqa: UP031 (printf-style formats mirror the C tools' printf calls)
 
 import contextlib
 import os
+import signal
 import socket
 import sys
 import time
@@ -16,15 +21,20 @@ from .state import (
     FORMAT,
     ConfigError,
     Locked,
+    daemon_running,
     fresh_runtime,
     load_ports_config,
+    pid_alive,
+    proc_stat,
     state_path,
 )
 
+STOP_TIMEOUT = 5  # seconds a stop waits for a daemon process to exit after SIGTERM
 USAGE = """usage: dpvs-emulator COMMAND
   start [-x IPC_FILE] [PORTS_FILE]  start a fresh daemon (empty runtime state); IPC_FILE defaults
                                     to $DPVS_IPC_FILE, else /var/run/dpvs.ipc
   stop                              stop it: the IPC socket file is removed, the state is gone
+                                    (a dpvs process: SIGTERM, up to 5 s)
   kill                              SIGKILL: nothing listens, the socket file stays (stale)
   reload                            SIGHUP: config reload, runtime state untouched
   status                            print the state; rc 0 running, 1 killed (stale socket), 3 stopped
@@ -63,7 +73,9 @@ def make_socket_file(path):
     return [st.st_dev, st.st_ino]
 
 
-def start(ipc, ports_file):
+def start(ipc, ports_file, pid=None):
+    """A fresh daemon; ``pid``: the foreground ``dpvs`` process that is the daemon (None: the
+    daemon is only the state document, as ``dpvs-emulator start`` makes it)."""
     try:
         config = load_ports_config(ports_file)
     except ConfigError as exc:
@@ -72,7 +84,7 @@ def start(ipc, ports_file):
     ipc = os.path.abspath(ipc)
     with Locked() as lock:
         doc = lock.doc
-        if doc and doc.get("running"):
+        if daemon_running(doc):
             _err("dpvs is already running\n")
             return 1
         try:
@@ -81,60 +93,108 @@ def start(ipc, ports_file):
             _err("dpvs-emulator: cannot create the IPC socket %s: %s\n" % (ipc, exc.strerror))
             return 1
         generation = (doc or {}).get("generation", 0) + 1
+        stat = proc_stat(pid) if pid else None
         lock.save({
             "format": FORMAT, "running": True, "ipc": ipc, "ipc_id": ipc_id,
             "generation": generation, "ports_file": ports_file and os.path.abspath(ports_file),
+            "pid": pid, "pid_start": stat and stat[1],
             "started": time.time(), "config": config, "rt": fresh_runtime(config),
         })
     return 0
 
 
+def _settle(doc):
+    """The document as the daemon's process left it: a recorded process that is gone is a
+    crash (``kill``), whatever the document still says."""
+    if doc and doc.get("running") and not daemon_running(doc):
+        doc.update({"running": False, "stale_socket": True, "pid": None})
+    return doc
+
+
+def _wait_gone(pid, pid_start, limit):
+    deadline = time.monotonic() + limit
+    while pid_alive(pid, pid_start):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _stop_state(lock, generation=None):
+    """What a stop leaves: no socket file, no runtime state; True when it was running.
+    ``generation``: only if that daemon is still the last one started."""
+    doc = _settle(lock.doc)
+    if not doc or (generation is not None and doc.get("generation") != generation):
+        return False
+    was_running = bool(doc.get("running"))
+    ipc = doc.get("ipc")
+    if ipc and os.path.lexists(ipc):
+        with contextlib.suppress(OSError):
+            os.unlink(ipc)
+    doc.update({"running": False, "stale_socket": False, "rt": None, "pid": None})
+    lock.save(doc)
+    return was_running
+
+
 def stop():
     with Locked() as lock:
-        doc = lock.doc
-        if not doc:
-            _err("dpvs-emulator: not running\n")
+        doc = _settle(lock.doc)
+        pid = doc and doc.get("running") and doc.get("pid")
+        if not pid:
+            if not _stop_state(lock):
+                _err("dpvs-emulator: not running\n")
             return 0
-        ipc = doc.get("ipc")
-        if ipc and os.path.lexists(ipc):
-            with contextlib.suppress(OSError):
-                os.unlink(ipc)
-        if not doc.get("running"):
-            _err("dpvs-emulator: not running\n")
-        doc.update({"running": False, "stale_socket": False, "rt": None})
-        lock.save(doc)
+        pid_start, generation = doc.get("pid_start"), doc.get("generation")
+    # a daemon process stops itself on SIGTERM (it needs the lock for that)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not _wait_gone(pid, pid_start, STOP_TIMEOUT):
+        _err("dpvs-emulator: dpvs (pid %d) did not stop within %ds: SIGKILL\n" % (pid, STOP_TIMEOUT))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, pid_start, STOP_TIMEOUT)
+    with Locked() as lock:
+        _stop_state(lock, generation)
     return 0
 
 
 def kill():
     with Locked() as lock:
-        doc = lock.doc
+        doc = _settle(lock.doc)
         if not doc or not doc.get("running"):
             _err("dpvs-emulator: not running\n")
             return 1
-        doc.update({"running": False, "stale_socket": True})
+        pid = doc.get("pid")
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, doc.get("pid_start"), STOP_TIMEOUT)
+        doc.update({"running": False, "stale_socket": True, "pid": None})
         lock.save(doc)
     return 0
 
 
 def reload_():
     with Locked() as lock:
-        doc = lock.doc
+        doc = _settle(lock.doc)
         if not doc or not doc.get("running"):
             _err("dpvs-emulator: not running\n")
             return 1
+        if doc.get("pid"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(doc["pid"], signal.SIGHUP)
     return 0
 
 
 def status():
     with Locked() as lock:
-        doc = lock.doc
+        doc = _settle(lock.doc)
     path = state_path()
     if doc and doc.get("running"):
         rt = doc["rt"]
-        sys.stdout.write("running ipc=%s state=%s ports=%s addrs=%d services=%d\n" % (
+        sys.stdout.write("running ipc=%s state=%s ports=%s addrs=%d services=%d%s\n" % (
             doc["ipc"], path, ",".join(p["name"] for p in rt["ports"]), len(rt["addrs"]),
-            len(rt["svcs"])))
+            len(rt["svcs"]), " pid=%d" % doc["pid"] if doc.get("pid") else ""))
         return 0
     if doc and doc.get("stale_socket") and os.path.lexists(doc.get("ipc", "")):
         sys.stdout.write("killed ipc=%s (stale socket) state=%s\n" % (doc["ipc"], path))
@@ -174,14 +234,53 @@ def main(argv):
     return 2
 
 
+def _foreground_wanted():
+    return os.environ.get("DPVS_EMULATOR_FOREGROUND", "") not in ("", "0")
+
+
+def _undo_start(pid_file):
+    """The start of this process's daemon taken back (not a later one's): the pid file failed."""
+    me = os.getpid()
+    stat = proc_stat(me)
+    with Locked() as lock:
+        doc = lock.doc
+        if doc and doc.get("running") and doc.get("pid") == me and (
+                stat is None or doc.get("pid_start") == stat[1]):
+            _stop_state(lock, doc.get("generation"))
+    if pid_file:
+        with contextlib.suppress(OSError):
+            os.unlink(pid_file)
+
+
+def foreground(ipc, ports, pid_file):
+    """``dpvs`` as a process: start, write the pid file, then sleep in sigwait(). As the real
+    v1.10.2, only SIGHUP is handled (a reload that keeps the runtime state, 209): SIGTERM and
+    SIGINT kill it like SIGKILL does, leaving the socket and the pid file behind."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # no KeyboardInterrupt: a C program just dies
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})  # pending until sigwait() takes it
+    code = start(ipc, ports, os.getpid())
+    if code:
+        return code
+    if pid_file:
+        try:
+            with open(pid_file, "w") as handle:
+                handle.write("%d\n" % os.getpid())
+        except OSError as exc:
+            _err("dpvs-emulator: cannot write the pid file %s: %s\n" % (pid_file, exc.strerror))
+            _undo_start(None)
+            return 1
+    while True:
+        signal.sigwait({signal.SIGHUP})  # reload: nothing to do
+
+
 def dpvs_main(argv):
-    """The ``dpvs`` binary: -v, -h, or a start (returns at once: there is no foreground loop)."""
+    """The ``dpvs`` binary: -v, -h, or a start (returns at once unless DPVS_EMULATOR_FOREGROUND)."""
     args = argv[1:]
     ipc = DEFAULT_IPC
-    eal = []
+    pid_file = None
     if "--" in args:
         cut = args.index("--")
-        args, eal = args[:cut], args[cut + 1:]
+        args = args[:cut]  # the EAL arguments are ignored
     while args:
         word = args.pop(0)
         if word in ("-v", "--version"):
@@ -197,9 +296,12 @@ def dpvs_main(argv):
             value = args.pop(0)
             if word in ("-x", "--ipc-file"):
                 ipc = value
+            elif word in ("-p", "--pid-file"):
+                pid_file = value
         else:
             sys.stdout.write(DPVS_HELP)
             return 1
-    del eal
     ports = os.environ.get("DPVS_EMULATOR_PORTS") or None
+    if _foreground_wanted():
+        return foreground(ipc, ports, pid_file)
     return start(ipc, ports)

@@ -107,11 +107,47 @@ class Locked(object):
         return False
 
 
+def proc_stat(pid):
+    """``(state, starttime)`` of a process from ``/proc/<pid>/stat``; None when unreadable."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            fields = handle.read().rpartition(b")")[2].split()
+        return fields[0].decode("ascii"), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid, start=None):
+    """True while ``pid`` is the process that was recorded: not gone, not a zombie, and (when
+    ``start`` is known) with the same start time, so that a reused pid is not taken for it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else: /proc tells whether it is ours
+    except OSError:
+        return False
+    stat = proc_stat(pid)
+    if stat is None:  # gone in between, or no /proc: kill(0) is all there is to know
+        return not os.path.exists("/proc/self/stat")
+    return stat[0] not in ("Z", "X", "x") and (start is None or stat[1] == start)
+
+
+def daemon_running(doc):
+    """The daemon runs: the document says so and its process (when it has one) is alive. A
+    recorded process that is gone is a crash: the socket file stays, nothing listens."""
+    if not doc or not doc.get("running"):
+        return False
+    pid = doc.get("pid")
+    return pid is None or pid_alive(pid, doc.get("pid_start"))
+
+
 def connect_errno(doc, path):
     """What connect() to the IPC socket would report: 0, ENOENT or ECONNREFUSED."""
     if not os.path.lexists(path):
         return errno.ENOENT
-    if doc and doc.get("running"):
+    if daemon_running(doc):
         try:
             st = os.stat(path)
         except OSError:
