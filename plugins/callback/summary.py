@@ -15,8 +15,9 @@ author: dpvs.cluster contributors (@dpvs-cluster)
 description:
   - At the end of the run prints, per host, the roles (or plays, for tasks outside a role) that changed
     something with the number of changed and failed tasks, what the host needs before the changes take
-    effect (the roles' C(*_restart_required) and C(*_reboot_required) facts that are true, such as
-    C(dpvs_restart_required) and C(hugepages_reboot_required)), and the virtual services the host serves as
+    effect (the roles' C(*_restart_required), C(*_reboot_required) and C(*_reload_required) facts that
+    are true or non-empty lists, such as C(dpvs_restart_required), C(hugepages_reboot_required) and
+    C(toa_reload_required)), and the virtual services the host serves as
     the last M(dpvs.cluster.ipvsadm) task of the run read them.
   - The message of every passed C(assert) task whose name starts with C(Verify |) (what C(playbooks/verify.yml)
     checked) is listed too, so that a verify run with ok results hidden still says what it proved.
@@ -73,8 +74,11 @@ class CallbackModule(CallbackBase):
         if res.get("changed"):
             self._count(result, "changed")
         for name, value in (res.get("ansible_facts") or {}).items():
-            if name.endswith(("_reboot_required", "_restart_required")) and value is True:
-                self._needs.setdefault(host, set()).add(name)
+            if name.endswith(("_reboot_required", "_restart_required", "_reload_required")):
+                if value is True:
+                    self._needs.setdefault(host, set()).add(name)
+                elif isinstance(value, list) and value:  # toa_reload_required: the modules to reload
+                    self._needs.setdefault(host, set()).add(f"{name} ({', '.join(str(v) for v in value)})")
         if result._task.action in ("ansible.builtin.assert", "assert") and _is_verify(result._task):
             self._verified.setdefault(host, []).append(res.get("msg") or result._task.name)
         if result._task.action in ("dpvs.cluster.ipvsadm", "ipvsadm") and "services" in res:

@@ -65,3 +65,19 @@ def test_a_host_without_changes_says_so():
         "  changed   nothing",
         "  needs     no restart, no reboot",
     ]
+
+
+def test_a_list_of_modules_to_reload_is_a_need_and_an_empty_one_is_not():
+    cb = CallbackModule()
+    facts = {"ansible_facts": {"toa_reload_required": ["toa", "uoa"]}}
+    cb.v2_runner_on_ok(result("rs1", "ansible.builtin.set_fact", facts))
+    cb.v2_runner_on_ok(result("rs2", "ansible.builtin.set_fact", {"ansible_facts": {"toa_reload_required": []}}))
+    lines = table(cb, ["rs1", "rs2"])
+    assert lines[2:] == [
+        "rs1",
+        "  changed   nothing",
+        "  needs     toa_reload_required (toa, uoa)",
+        "rs2",
+        "  changed   nothing",
+        "  needs     no restart, no reboot",
+    ]
