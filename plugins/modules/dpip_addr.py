@@ -89,6 +89,21 @@ options:
         P(dpvs.cluster.ipvsadm#module) module's laddrs.
     type: bool
     default: false
+  plan_fresh_when_down:
+    description:
+      - Only in check mode - when DPVS does not answer (no control socket, or a stale one), plan against the
+        addresses of a freshly started DPVS instead of failing, and say so in a warning that starts with
+        C(DPVS is not running yet). RV(commands) are then the commands a real run runs once
+        DPVS has started.
+      - For a check run of a play that starts DPVS before this task; in check mode nothing starts. The
+        C(dpvs_network) and C(dpvs_services) roles set it when the C(dpvs) role would start C(dpvs.service).
+      - A freshly started DPVS has no address but the IPv6 link-local address of each port, which O(purge)
+        never removes. Without the daemon its devices are not known, so device names are not checked (the real
+        run checks them), and a declared IPv6 link-local address is planned as missing.
+      - Has no effect when DPVS answers, nor in a real run, where a DPVS that does not answer is always an
+        error.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.ATTRIBUTES
@@ -98,7 +113,7 @@ notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands).
   - When the DPVS daemon is not reachable the module fails with a message that starts with
-    C(DPVS daemon is not reachable).
+    C(DPVS daemon is not reachable), unless O(plan_fresh_when_down) is set in check mode.
 seealso:
   - module: dpvs.cluster.dpip_route
   - module: dpvs.cluster.dpvs_info

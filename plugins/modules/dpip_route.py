@@ -98,6 +98,23 @@ options:
     type: list
     elements: str
     default: []
+  plan_fresh_when_down:
+    description:
+      - Only in check mode - when DPVS does not answer (no control socket, or a stale one), plan against the
+        routes of a freshly started DPVS instead of failing, and say so in a warning that starts with
+        C(DPVS is not running yet). RV(commands) are then the commands a real run runs once
+        DPVS has started.
+      - For a check run of a play that starts DPVS before this task; in check mode nothing starts. The
+        C(dpvs_network) and C(dpvs_services) roles set it when the C(dpvs) role would start C(dpvs.service).
+      - A freshly started DPVS has no route but the two routes of each port's IPv6 link-local address, which
+        O(purge) never removes. Without the daemon its devices are not known, so device names are not checked
+        (the real run checks them). The routes DPVS adds for the addresses that an earlier task adds are not
+        in a fresh table, so a declared route that has the identity of such a route (the prefix route of an
+        address with a prefix length) is planned as an addition.
+      - Has no effect when DPVS answers, nor in a real run, where a DPVS that does not answer is always an
+        error.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.ATTRIBUTES
@@ -107,7 +124,7 @@ notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands).
   - When the DPVS daemon is not reachable the module fails with a message that starts with
-    C(DPVS daemon is not reachable).
+    C(DPVS daemon is not reachable), unless O(plan_fresh_when_down) is set in check mode.
 seealso:
   - module: dpvs.cluster.dpip_addr
   - module: dpvs.cluster.dpvs_info

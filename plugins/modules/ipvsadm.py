@@ -251,6 +251,23 @@ options:
         the device of a live laddr being removed and to put back shared local addresses.
     type: str
     default: dpip
+  plan_fresh_when_down:
+    description:
+      - Only in check mode - when DPVS does not answer (no control socket, or a stale one), plan against the
+        IPVS table of a freshly started DPVS instead of failing, and say so in a warning that starts with
+        C(DPVS is not running yet). RV(commands) are then the commands a real run runs once
+        DPVS has started.
+      - For a check run of a play that starts DPVS before this task; in check mode nothing starts. The
+        C(dpvs_network) and C(dpvs_services) roles set it when the C(dpvs) role would start C(dpvs.service).
+      - A freshly started DPVS has no service. Without the daemon the laddr devices are not checked (the real
+        run checks them). With O(flavor=auto) the flavour is V(dpvs) (only DPVS's ipvsadm says that the daemon
+        is down).
+      - For DPVS only - V(true) with O(flavor=kernel) is an input error (the Linux kernel's IPVS has no daemon
+        that a run starts).
+      - Has no effect when DPVS answers, nor in a real run, where a DPVS that does not answer is always an
+        error.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - dpvs.cluster.dpvs
   - dpvs.cluster.dpvs.IPVSADM
@@ -261,7 +278,7 @@ notes:
   - Supports check mode and diff mode. Check mode plans exactly what a real run executes and returns it in
     RV(commands); no write command runs.
   - When the DPVS daemon is not reachable the module fails with a message that starts with
-    C(DPVS daemon is not reachable).
+    C(DPVS daemon is not reachable), unless O(plan_fresh_when_down) is set in check mode.
   - On a failure part-way the result has RV(applied) (the commands that succeeded), the failing command's
     C(cmd), C(rc), C(stdout), C(stderr) and C(dpvs_errors), parsed from the
     C([sockopt_msg_recv] ... header - text(code)) lines (the C(Success) line ipvsadm prints is errno noise).
@@ -517,6 +534,7 @@ ARGUMENT_SPEC = dict(
     drain_poll=dict(type="float", default=1.0),
     batch_threshold=dict(type="int", default=20),
     manage_laddr_addresses=dict(type="bool", default=True),
+    plan_fresh_when_down=dict(type="bool", default=False),
     ipc_file=dict(type="path"),
     dpip_path=dict(type="str", default="dpip"),
     ipvsadm_path=dict(type="str", default="ipvsadm"),

@@ -19,6 +19,7 @@ import moduledocs
 import transcripts
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import parse as P
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as S
 from ansible_collections.dpvs.cluster.plugins.modules import dpip_addr, dpip_route
@@ -637,6 +638,99 @@ def test_daemon_down_is_reported_before_any_write():
     assert fake.writes == [] and len(fake.calls) == 1
 
 
+# ============================================================================ check mode, DPVS not started yet
+
+FRESH_ADDRS = [
+    {"address": "10.0.96.204/32", "dev": "dpdk0"},
+    {"address": "192.168.229.204/24", "dev": "dpdk1", "sapool": True},
+    {"address": "2001:db8::204/64", "dev": "dpdk0"},
+    {"address": "10.0.96.213/32", "dev": "dpdk0", "state": "absent"},
+]
+FRESH_ROUTES = [
+    {"prefix": "10.0.96.0/24", "dev": "dpdk0"},
+    {"prefix": "default", "via": "10.0.96.254", "dev": "dpdk0"},
+    {"prefix": "2001:db8:2::/64", "via": "2001:db8::1", "dev": "dpdk0"},
+    {"prefix": "172.16.0.0/16", "dev": "dpdk1", "state": "absent"},
+]
+
+
+def _cmds(result):
+    return [entry["cmd"] for entry in result["commands"]]
+
+
+@pytest.mark.parametrize(
+    ("run", "params"),
+    [
+        (S.run_addr, addr_params(FRESH_ADDRS, purge=True)),
+        (S.run_route, route_params(FRESH_ROUTES, purge=True)),
+    ],
+    ids=["addresses", "routes"],
+)
+def test_check_mode_with_dpvs_down_plans_what_a_fresh_dpvs_then_runs(run, params):
+    params = dict(params, plan_fresh_when_down=True)
+    down = FakeDpip(down=True)
+    checked = run(params, runner_for(down), check_mode=True, want_diff=True)
+    assert checked["warnings"] == [
+        "DPVS is not running yet: planned against a freshly started DPVS (empty tables); the real run starts it first"
+    ]
+    assert down.writes == [] and len(down.calls) == 1  # the first read found DPVS down, nothing else ran
+    assert checked["changed"] is True and all(entry["rc"] is None for entry in checked["commands"])
+    fresh = FakeDpip()  # DPVS started: each port has its link-local address and its routes
+    real = run(params, runner_for(fresh))
+    assert _cmds(real) == _cmds(checked)
+    assert all(entry["rc"] == 0 for entry in real["commands"])
+    assert not any("fe80::" in " ".join(cmd) for cmd in _cmds(real))  # purge leaves link-locals alone
+    assert "warnings" not in real
+
+
+def test_check_mode_with_dpvs_down_plans_exact_commands():
+    params = addr_params(FRESH_ADDRS, plan_fresh_when_down=True)
+    result = S.run_addr(params, runner_for(FakeDpip(down=True)), dpip="/opt/bin/dpip", check_mode=True)
+    assert _cmds(result) == [
+        ["/opt/bin/dpip", "addr", "add", "10.0.96.204/32", "dev", "dpdk0"],
+        ["/opt/bin/dpip", "addr", "add", "192.168.229.204/24", "dev", "dpdk1", "sapool"],
+        ["/opt/bin/dpip", "-6", "addr", "add", "2001:db8::204/64", "dev", "dpdk0"],
+    ]
+    assert [a["address"] for a in result["addresses"]] == ["10.0.96.204", "192.168.229.204", "2001:db8::204"]
+
+
+@pytest.mark.parametrize("option", [True, False])
+def test_a_real_run_with_dpvs_down_fails_whatever_the_option(option):
+    for run, params in ((S.run_addr, addr_params(FRESH_ADDRS)), (S.run_route, route_params(FRESH_ROUTES))):
+        fake = FakeDpip(down=True)
+        with pytest.raises(DaemonDownError) as err:
+            run(dict(params, plan_fresh_when_down=option), runner_for(fake))
+        assert err.value.msg.startswith("DPVS daemon is not reachable")
+        assert fake.writes == []
+
+
+def test_check_mode_with_dpvs_down_and_the_option_off_fails():
+    for run, params in ((S.run_addr, addr_params(FRESH_ADDRS)), (S.run_route, route_params(FRESH_ROUTES))):
+        for extra in ({}, {"plan_fresh_when_down": False}):
+            with pytest.raises(DaemonDownError) as err:
+                run(dict(params, **extra), runner_for(FakeDpip(down=True)), check_mode=True)
+            assert err.value.msg.startswith("DPVS daemon is not reachable")
+
+
+def test_the_option_with_dpvs_up_reads_and_plans_as_usual():
+    fake = FakeDpip()
+    params = addr_params([{"address": "10.0.96.204/32", "dev": "dpdk0"}], plan_fresh_when_down=True)
+    S.run_addr(params, runner_for(fake))
+    result = S.run_addr(params, runner_for(fake), check_mode=True)
+    assert result["changed"] is False and "warnings" not in result
+    with pytest.raises(InputError) as err:  # devices are checked when DPVS answers
+        S.run_addr(addr_params([{"address": "10.0.96.205", "dev": "dpdk9"}], plan_fresh_when_down=True),
+                   runner_for(fake), check_mode=True)
+    assert err.value.path == "addresses[0].dev"
+
+
+def test_plan_fresh_when_down_must_be_a_boolean():
+    fake = FakeDpip(down=True)
+    with pytest.raises(InputError) as err:
+        S.run_route(route_params(FRESH_ROUTES, plan_fresh_when_down="sometimes"), runner_for(fake), check_mode=True)
+    assert err.value.path == "plan_fresh_when_down" and fake.calls == []
+
+
 # ============================================================================ module glue
 
 
@@ -652,6 +746,7 @@ class FakeModule:
         self.run_command = run_command
         self.check_mode = check_mode
         self._diff = diff
+        self.warned = []
 
     def get_bin_path(self, name, required=False):
         return "/opt/bin/" + name
@@ -659,8 +754,11 @@ class FakeModule:
     def fail_json(self, **result):
         raise ModuleExit(True, result)
 
+    def warn(self, text):
+        self.warned.append(text)
+
     def exit_json(self, **result):
-        raise ModuleExit(False, result)
+        raise ModuleExit(False, dict(result, warned=self.warned))
 
 
 def _module_run(kind, params, fake, **kw):
@@ -685,6 +783,16 @@ def test_module_main_results_and_failures():
     assert "(got '10.0.96.1/24')" in bad.result["msg"]
 
     down = _module_run("routes", route_params([]), FakeDpip(down=True))
+    assert down.failed and down.result["msg"].startswith("DPVS daemon is not reachable")
+
+    routes = [{"prefix": "10.0.96.0/24", "dev": "dpdk0"}]
+    fresh = _module_run("routes", route_params(routes, plan_fresh_when_down=True), FakeDpip(down=True),
+                        check_mode=True)
+    assert not fresh.failed and fresh.result["changed"] is True
+    assert fresh.result["warned"] == [core.FRESH_WARNING] and "warnings" not in fresh.result
+    assert fresh.result["commands"] == [{"cmd": ["/opt/bin/dpip", "route", "add", "10.0.96.0/24", "dev", "dpdk0"],
+                                         "rc": None}]
+    down = _module_run("routes", route_params(routes, plan_fresh_when_down=True), FakeDpip(down=True))
     assert down.failed and down.result["msg"].startswith("DPVS daemon is not reachable")
 
     broken = FakeDpip()

@@ -992,6 +992,94 @@ def test_daemon_down_is_reported_as_such():
     assert info.value.msg.startswith("DPVS daemon is not reachable")
 
 
+# ----------------------------------------------------------------------------- check mode, DPVS not started yet
+
+FRESH_SERVICES = [
+    web(blocklist=["10.0.0.1"]),
+    {"protocol": "udp", "vip": "10.0.96.204", "port": 53, "scheduler": "rr",
+     "real_servers": [{"ip": "192.168.229.3", "port": 53}], "laddrs": [{"ip": "192.168.230.204", "dev": "dpdk1"}]},
+    {"vip": "10.0.96.205", "port": 80, "state": "absent"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("flavor", ["dpvs", "auto"])
+@pytest.mark.parametrize("threshold", [20, 2])
+def test_check_mode_with_dpvs_down_plans_what_a_fresh_dpvs_then_runs(flavor, threshold):
+    down = FakeIPVS()
+    down.down = True
+    options = dict(services=FRESH_SERVICES, purge=True, batch_threshold=threshold, flavor=flavor)
+    checked = run(down, check_mode=True, diff=True, plan_fresh_when_down=True, **options)
+    assert checked["warnings"] == [
+        "DPVS is not running yet: planned against a freshly started DPVS (empty tables); the real run starts it first"
+    ]
+    assert checked["flavor"] == "dpvs" and checked["changed"] is True
+    assert down.writes() == [] and len(down.calls) == 1  # the first read found DPVS down, nothing else ran
+    fresh = FakeIPVS()  # DPVS started: an empty table
+    real = run(fresh, diff=True, plan_fresh_when_down=True, **options)
+    assert [(e["cmd"], e.get("stdin")) for e in checked["commands"]] == [
+        (e["cmd"], e.get("stdin")) for e in real["commands"]
+    ]
+    assert checked["diff"] == real["diff"]
+    assert "warnings" not in real
+    predicted = [(s["protocol"], s["vip"], s["port"], len(s["real_servers"])) for s in checked["services"]]
+    assert predicted == [(s["protocol"], s["vip"], s["port"], len(s["real_servers"])) for s in real["services"]]
+
+
+def test_check_mode_with_dpvs_down_exact_commands():
+    down = FakeIPVS()
+    down.down = True
+    result = run(down, check_mode=True, services=[web()], plan_fresh_when_down=True)
+    assert lines(result) == [
+        "-A -t 10.0.96.204:80 -s rr",
+        "-a -t 10.0.96.204:80 -r 192.168.229.1:80 -b -w 1",
+        "-a -t 10.0.96.204:80 -r 192.168.229.2:8080 -b -w 2",
+        "--add-laddr -z 192.168.229.204 -t 10.0.96.204:80 -F dpdk0",
+    ]
+    assert result["drained"] == []
+
+
+@pytest.mark.parametrize("option", [True, False])
+def test_a_real_run_with_dpvs_down_fails_whatever_the_option(option):
+    for flavor in ("dpvs", "auto"):
+        fake = FakeIPVS()
+        fake.down = True
+        with pytest.raises(DaemonDownError) as info:
+            run(fake, services=[web()], flavor=flavor, plan_fresh_when_down=option)
+        assert info.value.msg.startswith("DPVS daemon is not reachable") and fake.writes() == []
+
+
+def test_check_mode_with_dpvs_down_and_the_option_off_fails():
+    for extra in ({}, {"plan_fresh_when_down": False}):
+        fake = FakeIPVS()
+        fake.down = True
+        with pytest.raises(DaemonDownError) as info:
+            run(fake, check_mode=True, services=[web()], **extra)
+        assert info.value.msg.startswith("DPVS daemon is not reachable")
+
+
+def test_plan_fresh_when_down_is_for_dpvs_only():
+    fake = FakeIPVS("kernel")
+    with pytest.raises(InputError) as info:
+        run(fake, flavor="kernel", check_mode=True, plan_fresh_when_down=True)
+    assert info.value.path == "plan_fresh_when_down" and "kernel" in info.value.problem
+    assert fake.calls == []
+    assert run(fake, flavor="kernel", check_mode=True, plan_fresh_when_down=False)["changed"] is False
+    with pytest.raises(InputError) as info:
+        run(FakeIPVS(), check_mode=True, plan_fresh_when_down="yes")
+    assert info.value.path == "plan_fresh_when_down"
+
+
+def test_the_option_with_dpvs_up_reads_and_plans_as_usual():
+    fake = FakeIPVS()
+    run(fake, services=[web()])
+    result = run(fake, check_mode=True, services=[web()], plan_fresh_when_down=True)
+    assert result["changed"] is False and "warnings" not in result
+    with pytest.raises(InputError) as info:  # laddr devices are checked when DPVS answers
+        run(fake, check_mode=True, services=[web(laddrs=[{"ip": "192.168.229.9", "dev": "dpdk9"}])],
+            plan_fresh_when_down=True)  # fmt: skip
+    assert info.value.path == "services[0].laddrs[0].dev"
+
+
 def test_units_and_commands_shape():
     desired = M.normalize([web()], "dpvs")
     the_plan = PL.plan(desired, [], "dpvs")

@@ -153,6 +153,7 @@ class Runner:
             self.environ["DPVS_IPC_FILE"] = ipc_file
         self.retries = retries
         self.retry_delay = retry_delay
+        self.not_installed = None  # find_tool(): the DPVS tool that is missing
         self.log = []
 
     @classmethod
@@ -177,6 +178,8 @@ class Runner:
         and writes separately; writes are recorded by the caller's plan).
         """
         argv = [str(arg) for arg in argv]
+        if self.not_installed:
+            raise DaemonDownError(argv, 127, "", "", msg=f"DPVS is not installed yet ({self.not_installed} not found)")
         attempts = self.retries if read_only else 1
         for attempt in range(attempts):
             rc, out, err = self._run_command(
@@ -209,3 +212,15 @@ class Runner:
         if rc != 0 and check_rc:
             raise CommandError(argv, rc, out, err)
         return rc, out, err
+
+
+def find_tool(module, runner, name, absent_is_down):
+    """The path of DPVS tool ``name`` (``dpip``, ``ipvsadm`` or a path). When it is missing and
+    ``absent_is_down`` (check mode with ``plan_fresh_when_down``: the dpvs role installs DPVS
+    later in the same run), ``runner`` answers every command as a DPVS that is down, so that the
+    converge core plans from a freshly started DPVS; otherwise a missing tool fails the module."""
+    path = module.get_bin_path(name, required=not absent_is_down)
+    if path is None:
+        runner.not_installed = name
+        return name
+    return path

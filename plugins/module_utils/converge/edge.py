@@ -13,8 +13,9 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors impor
 
 def run_module(module, validate, run, parsers=()):
     """``validate(params)`` runs first (even before a binary is looked up); then
-    ``run(validated)`` returns the result. Any error of the family ends in ``fail_json``
-    with the fields ``errors.report`` gives; anything else is a bug and propagates."""
+    ``run(validated)`` returns the result; its ``warnings`` go through ``module.warn`` (passing
+    them to ``exit_json`` is deprecated). Any error of the family ends in ``fail_json`` with the
+    fields ``errors.report`` gives; anything else is a bug and propagates."""
     names = module.params.get("option_names")
     caught = FAMILY + tuple(pair[0] for pair in parsers)
     try:
@@ -22,4 +23,6 @@ def run_module(module, validate, run, parsers=()):
         result = run(validated)
     except caught as err:
         module.fail_json(**report(err, names, parsers))
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     module.exit_json(**result)

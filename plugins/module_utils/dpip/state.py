@@ -7,6 +7,8 @@ One path for every run, the converge core's (``converge.core``; docs/internals.m
 
     validate all input          -> InputError, before any command
     read live state once        -> dpip link show, dpip -s addr show, dpip [-6] route show
+                                   (check mode with plan_fresh_when_down and DPVS down: the
+                                   tables of a freshly started DPVS, ``fresh()``)
     plan                        -> ordered list of Action (argv + description)
     apply unless check mode     -> ApplyError carries the commands applied before a failure
     read back and verify        -> NotConvergedError lists what did not converge
@@ -25,7 +27,12 @@ import ipaddress
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.common import inputs as _inputs
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import (
+    CommandError,
+    DaemonDownError,
+    Runner,
+    find_tool,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
@@ -198,11 +205,13 @@ def _addr_entry(index, item):
 
 
 def _purge_params(params):
-    """The purge options dpip_addr and dpip_route share: ``purge``, ``purge_limits``, ``purge_devices``."""
+    """The options dpip_addr and dpip_route share: ``purge``, ``purge_limits``, ``purge_devices``
+    and ``plan_fresh_when_down``."""
     return {
         "purge": _inputs.boolean("purge", params.get("purge"), default=False),
         "purge_limits": _purge_guard.limits(params),
         "purge_devices": _purge_devices(params),
+        core.FRESH_OPTION: core.fresh_option(params),
     }
 
 
@@ -450,7 +459,7 @@ def render_addresses(addrs):
 def run_addr(params, runner, dpip="dpip", check_mode=False, want_diff=False):
     """The whole dpip_addr run. Returns the module result; raises InputError,
     CommandError (reads), ApplyError, NotConvergedError, ParseError."""
-    return core.converge(AddressTable(params, runner, dpip), check_mode, want_diff)
+    return _converge(AddressTable(params, runner, dpip), check_mode, want_diff)
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,6 +598,7 @@ def dpip_argument_spec(list_name, item_options, **more):
         purge_all=dict(type="bool", default=False),
         option_names=dict(type="dict", default={}),
         purge_devices=dict(type="list", elements="str", default=[]),
+        plan_fresh_when_down=dict(type="bool", default=False),
     )
     spec.update(more)
     spec.update(ipc_file=dict(type="path"), dpip_path=dict(type="str", default="dpip"))
@@ -758,7 +768,7 @@ def render_routes(routes):
 def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
     """The whole dpip_route run. Returns the module result; raises InputError,
     CommandError (reads), ApplyError, NotConvergedError, ParseError."""
-    return core.converge(RouteTable(params, runner, dpip), check_mode, want_diff)
+    return _converge(RouteTable(params, runner, dpip), check_mode, want_diff)
 
 
 # --------------------------------------------------------------------------------------------
@@ -766,13 +776,17 @@ def run_route(params, runner, dpip="dpip", check_mode=False, want_diff=False):
 # --------------------------------------------------------------------------------------------
 
 
+def _converge(table, check_mode, want_diff):
+    return core.converge(table, check_mode, want_diff, fresh_when_down=table.desired[core.FRESH_OPTION])
+
+
 class _DpipTable(core.Table):
-    """A dpip table: validated input and the link list are read once, on construction
-    (a device that does not exist is an InputError before the table itself is read, unless
-    ``strict_devices`` is False: the replay at DPVS start tries every entry and lets dpip say).
-    ``keep_going`` runs every planned command even after one fails, and leaves the verdict to
-    the read-back (the replay); ``last_plan`` and ``remaining`` keep the plan and what the
-    read-back still needs, for a caller that reports per object."""
+    """A dpip table: input is validated on construction; the first ``read`` reads the link list
+    (``read_context``) before the table itself, so a device that does not exist is an InputError
+    before the table is read, unless ``strict_devices`` is False (the replay at DPVS start tries
+    every entry and lets dpip say). ``keep_going`` runs every planned command even after one
+    fails, and leaves the verdict to the read-back (the replay); ``last_plan`` and ``remaining``
+    keep the plan and what the read-back still needs, for a caller that reports per object."""
 
     kind = ""
 
@@ -780,16 +794,38 @@ class _DpipTable(core.Table):
         self.params = params
         self.runner = runner
         self.dpip = dpip
+        self.strict_devices = strict_devices
         self.keep_going = keep_going
         self.last_plan = self.remaining = []
         self.desired = self.validate(params)
-        self.links = read_links(runner, dpip)
-        if strict_devices:
-            check_devices(self.desired[self.kind], self.links, self.kind, self.desired["purge_devices"])
+        self.links = None
 
     @staticmethod
     def validate(params):
         raise NotImplementedError
+
+    def read(self):
+        """The live table; the first time, after ``read_context``."""
+        if self.links is None:
+            self.read_context()
+        return self.read_table()
+
+    def read_context(self):
+        """What the plan needs beside the table, read once: the links (devices checked)."""
+        self.links = read_links(self.runner, self.dpip)
+        if self.strict_devices:
+            check_devices(self.desired[self.kind], self.links, self.kind, self.desired["purge_devices"])
+
+    def read_table(self):
+        raise NotImplementedError
+
+    def fresh(self):
+        """A freshly started DPVS: no address and no route but the IPv6 link-local address of
+        each port and its two routes, which a purge never removes (``_addr_protected``,
+        ``_route_is_auto``), so an empty table plans the same. Its ports are not known (nothing
+        answers ``dpip link show``): devices are not checked, the real run checks them."""
+        self.links = []
+        return []
 
     def rules(self):
         raise NotImplementedError
@@ -823,7 +859,7 @@ class AddressTable(_DpipTable):
     kind = "addresses"
     validate = staticmethod(normalize_addr_params)
 
-    def read(self):
+    def read_table(self):
         return read_addresses(self.runner, self.dpip)
 
     def plan(self, live):
@@ -842,10 +878,19 @@ class RouteTable(_DpipTable):
 
     def __init__(self, params, runner, dpip, **options):
         super(RouteTable, self).__init__(params, runner, dpip, **options)
-        self.addresses = parse_addr_show(_read(runner, [dpip, "addr", "show"]))
+        self.addresses = []
 
-    def read(self):
+    def read_context(self):
+        """The links, then the addresses (the routes DPVS made for them are never purged)."""
+        super(RouteTable, self).read_context()
+        self.addresses = parse_addr_show(_read(self.runner, [self.dpip, "addr", "show"]))
+
+    def read_table(self):
         return read_routes(self.runner, self.dpip)
+
+    def fresh(self):
+        self.addresses = []
+        return super(RouteTable, self).fresh()
 
     def plan(self, live):
         return plan_routes(live, self.desired, self.addresses, self.links, self.dpip)
@@ -874,8 +919,9 @@ def module_main(module, kind, runner_class=None):
 
     def run(_desired):
         params = module.params
-        dpip = module.get_bin_path(params.get("dpip_path") or "dpip", required=True)
         runner = (runner_class or Runner).for_module(module, ipc_file=params.get("ipc_file"))
-        return core.converge(table_class(params, runner, dpip), module.check_mode, module._diff)
+        absent_is_down = module.check_mode and core.fresh_option(params)
+        dpip = find_tool(module, runner, params.get("dpip_path") or "dpip", absent_is_down)
+        return _converge(table_class(params, runner, dpip), module.check_mode, module._diff)
 
     edge.run_module(module, table_class.validate, run, parsers=((ParseError, "dpip"),))

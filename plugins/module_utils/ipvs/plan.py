@@ -42,7 +42,12 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import 
     item_path,
     path_join,
 )
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, Runner, sockopt_errors
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import (
+    CommandError,
+    Runner,
+    find_tool,
+    sockopt_errors,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core, edge
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
@@ -825,12 +830,19 @@ def validate_params(params):
     poll = params.get("drain_poll", 1)
     if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not 0 < poll <= 3600:
         raise InputError("drain_poll", poll, "must be a number of seconds > 0")
+    if core.fresh_option(params) and flavor == "kernel":
+        raise InputError(
+            core.FRESH_OPTION,
+            True,
+            "is for DPVS (flavor dpvs or auto): the Linux kernel's IPVS has no daemon that a run starts",
+        )
     return flavor, desired
 
 
 class IpvsTable(core.Table):
-    """The IPVS table for the converge core. Construction validates what needs the live system
-    (the flavour probe, laddr devices against ``dpip link show``); ``read`` reads the table."""
+    """The IPVS table for the converge core. Construction validates the input; the first ``read``
+    validates what needs the live system (the flavour probe, laddr devices against ``dpip link
+    show``: ``_probe``) before it reads the table."""
 
     def __init__(self, params, runner, get_bin, validated=None, sleep=time.sleep, clock=time.monotonic):
         self.params = params
@@ -841,17 +853,27 @@ class IpvsTable(core.Table):
         self.flavor, self.desired = validated or validate_params(params)
         self.binaries = {"ipvsadm": get_bin("ipvsadm_path", "ipvsadm")}
         self.ln_text = None
+        self.probed = False
+        self.links = self.addrs = None
+        self.with_thresholds = self.with_lists = False
+        self.parsed = self.units = self.services = None
+        self.drained = self.batch_errors = None
+
+    def _probe(self):
+        """The flavour (``auto``: probed, then its rules checked) and the laddr devices, once."""
         if self.flavor == "auto":
-            self.flavor, self.ln_text = detect_flavor(runner, self.binaries["ipvsadm"])
-            self.desired = M.normalize(params.get("services"), self.flavor)
+            self.flavor, self.ln_text = detect_flavor(self.runner, self.binaries["ipvsadm"])
+            self.desired = M.normalize(self.params.get("services"), self.flavor)
         self.links = self._check_laddr_devices()
+        self._reads()
+        self.probed = True
+
+    def _reads(self):
+        """Which extra listings a read needs: thresholds, black/white lists."""
         self.with_thresholds = any(s["state"] == "present" and s["real_servers"] is not None for s in self.desired)
         self.with_lists = self.flavor == "dpvs" and any(
             s["blocklist"] is not None or s["allowlist"] is not None for s in self.desired
         )
-        self.addrs = None
-        self.parsed = self.units = self.services = None
-        self.drained = self.batch_errors = None
 
     def dpip(self):
         """dpip is resolved only when needed (laddr devices, LIP re-assertion)."""
@@ -881,8 +903,23 @@ class IpvsTable(core.Table):
         return read_live(self.runner, self.binaries["ipvsadm"], self.flavor, self.with_thresholds, with_lists, ln_text)
 
     def read(self):
+        if not self.probed:
+            self._probe()
         self.parsed, live = self._read_live(self.with_lists, self.ln_text)
         return live
+
+    def fresh(self):
+        """A freshly started DPVS: no service. With ``flavor: auto`` the flavour is DPVS's (only
+        DPVS's ipvsadm says the daemon is down); laddr devices are not checked (nothing answers
+        ``dpip link show``), the real run checks them."""
+        if self.flavor == "kernel":
+            return None
+        if self.flavor == "auto":
+            self.flavor = "dpvs"
+            self.desired = M.normalize(self.params.get("services"), self.flavor)
+        self._reads()
+        self.parsed = {"version": None, "size": None, "services": []}
+        return []
 
     def plan(self, live):
         options = dict(
@@ -969,7 +1006,7 @@ def run(
     ``validated`` is ``validate_params(params)`` when the caller has it already (normalising
     10,000 services costs about half a second)."""
     table = IpvsTable(params, runner, get_bin, validated, sleep=sleep, clock=clock)
-    return core.converge(table, check_mode, want_diff)
+    return core.converge(table, check_mode, want_diff, fresh_when_down=core.fresh_option(params))
 
 
 def run_module(module, sleep=time.sleep, clock=time.monotonic):
@@ -977,11 +1014,13 @@ def run_module(module, sleep=time.sleep, clock=time.monotonic):
     converge, and report every error through the converge edge."""
     params = module.params
 
+    runner = Runner.for_module(module, ipc_file=params.get("ipc_file"))
+
     def get_bin(option, default):
-        return module.get_bin_path(params.get(option) or default, required=True)
+        absent_is_down = module.check_mode and core.fresh_option(params) and params.get("flavor") != "kernel"
+        return find_tool(module, runner, params.get(option) or default, absent_is_down)
 
     def converge(validated):
-        runner = Runner.for_module(module, ipc_file=params.get("ipc_file"))
         return run(
             params, runner, get_bin, module.check_mode, module._diff, sleep=sleep, clock=clock, validated=validated
         )
