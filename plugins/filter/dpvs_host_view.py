@@ -30,6 +30,13 @@ options:
     type: list
     elements: str
     default: []
+  planned_pages:
+    description:
+      - The C(pages) result of M(dpvs.cluster.hugepages) in check mode; each per-node pool then has the count
+        the real run will set (C(nr) = C(after), C(free) moved by C(after - before)), so that a check run on a host
+        whose hugepages are not reserved yet predicts what the real run meets.
+    type: list
+    elements: dict
 """
 
 EXAMPLES = r"""
@@ -49,13 +56,14 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.host import dpvs_view
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.host import dpvs_view, with_planned_pages
 
 
-def dpvs_host_view(facts, pci=None):
+def dpvs_host_view(facts, pci=None, planned_pages=None):
     try:
-        return dpvs_view(facts, [str(address) for address in pci or []])
-    except ValueError as err:
+        view = dpvs_view(facts, [str(address) for address in pci or []])
+        return with_planned_pages(view, planned_pages) if planned_pages else view
+    except (ValueError, KeyError) as err:
         raise AnsibleFilterError(f"dpvs_host_view: {err}") from None
 
 

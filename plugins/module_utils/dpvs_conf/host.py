@@ -72,3 +72,33 @@ def dpvs_view(facts, pci=()):
         "dpvs_running": bool(dpvs.get("running")),
         "dpvs_pid": dpvs.get("pid"),
     }
+
+
+_UNITS_KB = {"K": 1, "KB": 1, "M": 1024, "MB": 1024, "G": 1024 * 1024, "GB": 1024 * 1024}
+
+
+def _size_kb(size):
+    """'2M', '1G', '2048kB' -> 2048, 1048576, 2048."""
+    text = str(size).strip().upper()
+    digits = text.rstrip("KMGB")
+    return int(digits) * _UNITS_KB[text[len(digits) :] or "K"]
+
+
+def with_planned_pages(view, pages):
+    """``view`` as it will be once the per-node pools of ``pages`` (the ``pages`` result of
+    ``dpvs.cluster.hugepages`` in check mode: ``node``, ``size``, ``before``, ``after``) are set:
+    ``nr`` becomes ``after`` and ``free`` moves by ``after - before`` (never below 0). System-wide
+    pools (``node`` null) are left out: the kernel spreads them over the nodes itself."""
+    nodes = {
+        key: dict(node, hugepages={k: dict(v) for k, v in node["hugepages"].items()})
+        for key, node in view["numa_nodes"].items()
+    }
+    for page in pages or []:
+        node = nodes.get(str(page.get("node")))
+        if page.get("node") is None or node is None:
+            continue
+        pool = node["hugepages"].setdefault(f"{_size_kb(page['size'])}kB", {"nr": 0, "free": 0})
+        after, before = int(page["after"]), int(page["before"])
+        pool["free"] = max(0, pool["free"] + after - before)
+        pool["nr"] = after
+    return dict(view, numa_nodes=nodes)
