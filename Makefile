@@ -133,7 +133,7 @@ demo: setup collection-link
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@export PATH=$(REPO)/tests/emulator/bin:$$PATH DPVS_EMULATOR_STATE=$(DEMO)/state.json DPVS_IPC_FILE=$(DEMO)/dpvs.ipc \
 	  ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_CALLBACKS_ENABLED=dpvs.cluster.summary \
-	  ANSIBLE_NOCOLOR=1 ANSIBLE_HOST_PATTERN_MISMATCH=ignore; play="$(BIN)/ansible-playbook -i inventories/emulator"; \
+	  ANSIBLE_NOCOLOR=1 ANSIBLE_HOST_PATTERN_MISMATCH=ignore PYTHONWARNINGS=ignore::DeprecationWarning,ignore::UserWarning; play="$(BIN)/ansible-playbook -i inventories/emulator"; \
 	  dpvs-emulator start tests/emulator/ports-seed001.json >/dev/null; trap 'dpvs-emulator stop >/dev/null' EXIT; \
 	  echo "=== 1/3 site.yml on a bare DPVS (only changed tasks are shown$(if $(DEMO_DIFF),,; DEMO_DIFF=1 shows the diffs))"; \
 	  $$play playbooks/site.yml $(if $(DEMO_DIFF),--diff) | grep -v '^$$' | tee $(DEMO)/first-run.txt; \
