@@ -29,15 +29,25 @@ pytestmark = pytest.mark.parallel_safe
 SEED = dpvs_shapes.SHAPES["seed001-2nodes-4nics"]
 GOLDEN_CONF = os.path.join(dpvs_shapes.GOLDEN, "seed001-2nodes-4nics.dpvs.conf")
 GOLDEN_LAYOUT = os.path.join(dpvs_shapes.GOLDEN, "seed001-2nodes-4nics.layout.json")
-EXAMPLE_VARS = os.path.join(REPO, "inventories", "example", "group_vars", "dpvs.yml")
+EXAMPLE = os.path.join(REPO, "inventories", "example")
+# the seed's addresses, routes and service (group_vars), and the node's own LIP (host_vars)
+EXAMPLE_VARS = [
+    os.path.join(EXAMPLE, "group_vars", "dpvs", "dpvs_network.yml"),
+    os.path.join(EXAMPLE, "group_vars", "dpvs", "dpvs_services.yml"),
+]
+EXAMPLE_HOST = os.path.join(EXAMPLE, "host_vars", "dpvs1.yml")
 
 
 def role_vars(emulator, tmp_path, **extra):
     sysfs = str(tmp_path / "sys")
     if not os.path.isdir(sysfs):
         dpvs_shapes.write_sysfs(sysfs, SEED["host"])
-    with open(EXAMPLE_VARS) as handle:
-        variables = yaml.safe_load(handle)  # the seed's addresses, routes and service
+    variables = {}
+    for path in EXAMPLE_VARS:
+        with open(path) as handle:
+            variables.update(yaml.safe_load(handle))
+    with open(EXAMPLE_HOST) as handle:
+        variables["site_lip"] = yaml.safe_load(handle)["site_lip"]
     variables.update(SEED["vars"])
     variables.update(
         {
