@@ -46,16 +46,17 @@ def main():
             and int(unit("ActiveEnterTimestampMonotonic", "dpvs-state.service") or 0) > start_usec
         ):
             seen["replayed"] = now
-        if "answers" in seen:
+        if "answers" in seen and "serving" not in seen:
             listing = run("ipvsadm", "-ln")[1] + run("dpip", "addr", "show")[1]
             if all(s in listing for s in services) and all(a in listing for a in addrs):
                 seen["serving"] = now
-                break
+        if "serving" in seen and "replayed" in seen:
+            break
         time.sleep(0.05)
     seen["new_pid"] = int(unit("MainPID"))
     seen["restarts"] = int(unit("NRestarts") or 0)
     print(json.dumps(seen))
-    return 0 if "serving" in seen else 1
+    return 0 if "serving" in seen and "replayed" in seen else 1
 
 
 if __name__ == "__main__":
