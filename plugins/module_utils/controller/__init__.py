@@ -5,4 +5,5 @@
 
 - ``role_inputs``: the roles' lists checked with the modules' own specs and normalisers before any
   host changes, and misspelt role variables (did you mean ...).
+- ``dpdk_drivers``: the dpdk role's driver list (``-Denable_drivers``) with the drivers each needs.
 """
