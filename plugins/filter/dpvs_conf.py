@@ -67,6 +67,10 @@ options:
     description: The number of FullNAT local addresses (each gets sa_pool arrays on every worker).
     type: int
     default: 0
+  service_count:
+    description: The number of virtual services (each takes heap memory on every lcore).
+    type: int
+    default: 0
   margin:
     description: Relative margin added to the hugepage need.
     type: float
@@ -109,7 +113,17 @@ LAYOUT_OPTIONS = (
 )
 
 
-def dpvs_conf(nics, host, overrides=None, version="1.10.2", current=None, lip_count=0, margin=0.1, **layout_options):
+def dpvs_conf(
+    nics,
+    host,
+    overrides=None,
+    version="1.10.2",
+    current=None,
+    lip_count=0,
+    margin=0.1,
+    service_count=0,
+    **layout_options,
+):
     unknown = sorted(set(layout_options) - set(LAYOUT_OPTIONS))
     if unknown:
         raise AnsibleFilterError("dpvs_conf: unknown option(s) {}".format(", ".join(unknown)))
@@ -123,6 +137,7 @@ def dpvs_conf(nics, host, overrides=None, version="1.10.2", current=None, lip_co
             current_text=str(current or ""),
             lip_count=int(lip_count),
             margin=float(margin),
+            service_count=int(service_count),
         )
     except InputError as err:
         raise AnsibleFilterError(f"dpvs_conf: {err}") from None

@@ -8,14 +8,17 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: dpvs_hugepages
-short_description: Estimate the hugepage memory DPVS needs per NUMA node, and compare it with the host's
+short_description: The hugepage memory DPVS needs per NUMA node, and how it compares with the host's
 version_added: 0.1.0
 author: dpvs.cluster contributors (@dpvs-cluster)
 description:
-  - An estimate, not a measurement. From a dpvs.conf (or its model) it adds up what DPVS allocates at start on
-    each NUMA node (packet pool and connection pool on every node, an IPv4 reassembly table per lcore, sa_pool
-    arrays per local address and worker, NIC descriptor rings, a fixed EAL overhead) plus a margin.
-    C(docs/dpvs_conf.md) gives the formula and where each term comes from.
+  - A model of DPVS v1.10.2 on DPDK 24.11, checked against a measured DPVS. From a dpvs.conf (or its model) it
+    adds up, per NUMA node, every pool and table DPVS allocates at start (on every node the packet, connection,
+    synproxy ACK, ipset and tc pools; on the master's node the message pools and global tables; per lcore the
+    reassembly, timer, connection and list tables; per port the DMA rings), laid out as DPDK does (object
+    padding, per-lcore mempool caches, rings, whole pages per large allocation), then what local addresses
+    (sa_pool) and services add, plus a margin. C(docs/dpvs_conf.md) gives the table and where each term comes
+    from.
   - P(dpvs.cluster.dpvs_conf#filter) returns the same estimate, counted from the model, for the file it
     generates; this filter is for a dpvs.conf text from elsewhere, or a model.
 options:
@@ -31,6 +34,10 @@ options:
     required: true
   lip_count:
     description: The number of FullNAT local addresses (each gets sa_pool arrays on every worker).
+    type: int
+    default: 0
+  service_count:
+    description: The number of virtual services (each takes heap memory on every lcore).
     type: int
     default: 0
   host:
@@ -53,8 +60,9 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - C(per_node) (bytes), C(per_node_mib), C(terms) (node, what, bytes), C(lip_count), C(margin), C(estimate) (true)
-      and, with C(host), C(nodes) (per node C(need_mib), C(free_mib), C(reserved_mib), C(fits_free), C(fits_reserved)).
+    - C(per_node) (bytes), C(per_node_mib), C(terms) (node, what, bytes), C(lip_count), C(service_count),
+      C(margin), C(estimate) (true) and, with C(host), C(nodes) (per node C(need_mib), C(need_pages_2m),
+      C(free_mib), C(reserved_mib), C(fits_free), C(fits_reserved)).
   type: dict
 """
 
@@ -63,12 +71,13 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.memory import compare, estimate, estimate_model
 
 
-def dpvs_hugepages(conf, layout, lip_count=0, host=None, margin=0.1):
+def dpvs_hugepages(conf, layout, lip_count=0, host=None, margin=0.1, service_count=0):
+    counts = {"lip_count": int(lip_count), "margin": float(margin), "service_count": int(service_count)}
     try:
         if isinstance(conf, dict):
-            need = estimate_model(conf, layout, lip_count=int(lip_count), margin=float(margin))
+            need = estimate_model(conf, layout, **counts)
         else:
-            need = estimate(str(conf), layout, lip_count=int(lip_count), margin=float(margin))
+            need = estimate(str(conf), layout, **counts)
     except ConfError as err:
         raise AnsibleFilterError(f"dpvs_hugepages: the dpvs.conf does not parse: {err}") from None
     if host is not None:

@@ -22,7 +22,8 @@ description:
   - On the host, C(python3 dpvs-cluster.pyz COMMAND [ARGS]) runs the entry point of the code that owns
     the job, the same code the modules run - C(devbind) (C(dpvs-devbind.service)), C(nic-queues) (the udev
     rule and C(dpvs-nic-queues.service)), C(hugepages) (C(dpvs-hugepages.service)), C(conf-check),
-    C(wait), C(replay); C(--help) lists them. It needs only the Python standard library.
+    C(wait) (the readiness probe of C(dpvs.service)), C(replay) (C(dpvs-state.service)), C(hugepage-files)
+    (C(dpvs.service)'s C(ExecStopPost)); C(--help) lists them. It needs only the Python standard library.
   - The archive is byte-for-byte the same for the same collection (sorted entries, fixed dates and
     modes), so a second run changes nothing.
 options:
@@ -107,7 +108,7 @@ commands:
   returned: always
   type: list
   elements: str
-  sample: [devbind, nic-queues, hugepages, conf-check, wait, replay]
+  sample: [devbind, nic-queues, hugepages, conf-check, wait, replay, hugepage-files]
 """
 
 from ansible.module_utils.basic import AnsibleModule

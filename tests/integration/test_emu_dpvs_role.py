@@ -9,6 +9,7 @@ daemon), its ``ExecStartPost=`` readiness probe, then the ``ExecStart=`` of dpvs
 each run verbatim from the rendered unit files.
 """
 
+import copy
 import json
 import os
 import shlex
@@ -23,6 +24,7 @@ from test_emu_seed001 import assert_seed_state
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import dpvs_shapes
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import conf as _dpvs_conf
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import memory as _memory
 
 pytestmark = pytest.mark.parallel_safe
 
@@ -206,3 +208,38 @@ def test_init_change_requires_a_restart_and_a_normal_change_a_reload(emulator, a
     assert facts["dpvs_restart_required"] is True
     told = third["dpvs.cluster.dpvs : Service | a restart is needed and not allowed"]
     assert "netif_defs/pktpool_size" in told["msg"]
+
+
+HUGEPAGES_TASK = "dpvs.cluster.dpvs : Preflight | hugepages per NUMA node cover the hugepage model"
+
+
+def test_short_hugepages_stop_the_role_before_it_writes_anything(emulator, ansible, tmp_path):
+    """Node 1 of seed 001 with 2000 free pages of 2 MB (4000 MiB of 57344 reserved): the preflight's
+    hugepage model (per node, with the example's 1 LIP and 1 service and the 10% margin) needs more
+    there, so the role fails naming the node, the need, the pages and the variables, and neither
+    dpvs.conf, a unit nor DPVS is touched. Node 0 has enough and is not named."""
+    host = copy.deepcopy(SEED["host"])
+    host["numa_nodes"]["1"]["hugepages"]["2048kB"]["free"] = 2000
+    dpvs_shapes.write_sysfs(str(tmp_path / "sys"), host)
+    variables = role_vars(emulator, tmp_path)
+    result = ansible.play("dpvs_role.yml", extra_vars=variables, args=["--tags", "dpvs"])
+    assert result.rc != 0, result.explain()
+    assert result[HUGEPAGES_TASK].get("failed") is True, result.explain()
+    msg = result[HUGEPAGES_TASK]["msg"]
+
+    built = dpvs_shapes.build(SEED)
+    need = _memory.estimate_model(built["model"], built["layout"], lip_count=1, service_count=1, margin=0.1)
+    (node1,) = [row for row in _memory.compare(need, host) if row["node"] == 1]
+    assert node1["fits_free"] is False and node1["fits_reserved"] is True
+    assert f"NUMA node 1: DPVS needs {node1['need_mib']} MiB of hugepages" in msg, msg
+    assert f"({node1['need_pages_2m']} pages of 2 MB" in msg, msg
+    assert "1 LIP(s) and 1 service(s)" in msg and "connection pool: 2097151 x dp_vs_conn" in msg, msg
+    assert "plus dpvs_hugepages_margin 10%" in msg, msg
+    assert "4000 MiB free of 57344 MiB reserved (DPVS is not running: the free pages count)" in msg, msg
+    pages = node1["need_pages_2m"] + (57344 - 4000) // 2  # what the node must reserve: the used ones too
+    assert f"reserve at least {pages} pages of 2 MB there" in msg, msg
+    assert f"hugepages_pages of the dpvs.cluster.hugepages role: {{size: 2M, node: 1, count: {pages}}}" in msg, msg
+    assert "dpvs_hugepages_check=false skips this check" in msg, msg
+    assert "NUMA node 0" not in msg, msg
+    assert files_under(str(tmp_path / "root")) == []
+    assert writes(emulator) == []

@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import Runner, subprocess_run_command
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import parse_addr_show, parse_route_show
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state import persist
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state import probe as P
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state import replay as R
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import parse_laddrs, parse_list
 
@@ -241,13 +242,13 @@ def test_a_dpvs_that_never_answers_is_2_within_the_timeout(emulator, tmp_path):
     emulator("stop")
     started = time.monotonic()
     err = io.StringIO()
-    assert R.wait_main(["--timeout", "1", "--dpip", DPIP], err=err) == 2
+    assert P.wait_main(["--timeout", "1", "--dpip", DPIP], err=err) == 2
     assert time.monotonic() - started < 10
     assert "did not answer 'dpip link show' within 1.0s" in err.getvalue()
     rc, _out, err = replay(str(tmp_path), "--timeout", "1")
     assert rc == 2
     emulator("start", os.path.join(EMULATOR, "ports-seed001.json"))
-    assert R.wait_main(["--timeout", "5", "--dpip", DPIP]) == 0
+    assert P.wait_main(["--timeout", "5", "--dpip", DPIP]) == 0
 
 
 def test_a_dpip_that_hangs_is_cut_at_the_timeout(tmp_path):
@@ -256,7 +257,7 @@ def test_a_dpip_that_hangs_is_cut_at_the_timeout(tmp_path):
     hang.chmod(0o755)
     started = time.monotonic()
     err = io.StringIO()
-    assert R.wait_main(["--timeout", "1", "--dpip", str(hang)], err=err) == 2
+    assert P.wait_main(["--timeout", "1", "--dpip", str(hang)], err=err) == 2
     assert time.monotonic() - started < 10
     assert "no answer within" in err.getvalue()
 
@@ -267,18 +268,18 @@ def test_a_pid_that_is_gone_fails_at_once(tmp_path, monkeypatch):
     dead.wait()
     started = time.monotonic()
     err = io.StringIO()
-    assert R.wait_main(["--timeout", "30", "--pid", str(dead.pid)], err=err) == 2
+    assert P.wait_main(["--timeout", "30", "--pid", str(dead.pid)], err=err) == 2
     assert f"process {dead.pid} (--pid) is gone" in err.getvalue()
     pid_file = tmp_path / "dpvs.pid"
     pid_file.write_text(f"{dead.pid}\n")
     later = time.time() + 5
     os.utime(pid_file, (later, later))  # written after the probe started
-    assert R.wait_main(["--timeout", "30", "--pid-file", str(pid_file)], err=io.StringIO()) == 2
+    assert P.wait_main(["--timeout", "30", "--pid-file", str(pid_file)], err=io.StringIO()) == 2
     assert time.monotonic() - started < 10
     # a pid file older than the probe is a previous run's; a --pid that is not a number
     # ($MAINPID not expanded) is ignored: both wait for dpip as before
     old = time.time() - 60
     os.utime(pid_file, (old, old))
-    assert R.process_gone(None, str(pid_file), since=time.time()) is None
-    assert R.process_gone(R._pid_of("$MAINPID")) is None
-    assert R.process_gone(os.getpid()) is None
+    assert P.process_gone(None, str(pid_file), since=time.time()) is None
+    assert P.process_gone(P._pid_of("$MAINPID")) is None
+    assert P.process_gone(os.getpid()) is None

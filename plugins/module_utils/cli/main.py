@@ -22,14 +22,15 @@ COMMANDS = {
     "nic-queues": ("host.nic_queues", "main", "apply NIC queue tuning (udev rule, dpvs-nic-queues.service)"),
     "hugepages": ("host.hugepages", "boot_main", "write the recorded hugepage pools (dpvs-hugepages.service)"),
     "conf-check": ("dpvs_conf.conf", "main", "check a dpvs.conf (the dpvs role's validate command)"),
-    "wait": ("dpvs_state.replay", "wait_main", "wait until DPVS answers (dpvs.service ExecStartPost)"),
+    "wait": ("dpvs_state.probe", "wait_main", "wait until DPVS answers (dpvs.service ExecStartPost)"),
     "replay": ("dpvs_state.replay", "replay_main", "replay the persisted DPVS state (dpvs-state.service)"),
+    "hugepage-files": ("host.hugepage_files", "main", "free DPDK's hugepage files (dpvs.service ExecStopPost)"),
 }
 
 
 def usage():
     lines = ["usage: dpvs-cluster COMMAND [ARGS]", "", "commands:"]
-    lines += [f"  {name:<11} {help_text}" for name, (_module, _function, help_text) in COMMANDS.items()]
+    lines += [f"  {name:<14} {help_text}" for name, (_module, _function, help_text) in COMMANDS.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -47,6 +47,7 @@ def build(
     current_text=None,
     lip_count=0,
     margin=memory.MARGIN,
+    service_count=0,
 ):
     """dpvs.conf of a host, forward once. Raises ``InputError`` (variable path and value).
 
@@ -54,7 +55,8 @@ def build(
     ``dpvs_host_view`` filter; ``layout_options``: the keyword arguments of ``layout.layout``
     (``workers``, ``workers_per_node``, ``master_cpu``, ``reserved_cpus``,
     ``icmp_redirect_worker``, ``eal_extra_args``); ``overrides``: the role's ``dpvs_conf``;
-    ``current_text``: the dpvs.conf in place (``None`` or empty: there is none).
+    ``current_text``: the dpvs.conf in place (``None`` or empty: there is none); ``lip_count``
+    and ``service_count``: the FullNAT local addresses and services the hugepage need counts.
 
     Returns ``{"layout", "model", "text", "hugepages", "change", "warnings", "notes"}``:
     ``text`` is the file without the ``ansible_managed`` header lines (the role's template adds
@@ -65,7 +67,7 @@ def build(
     lay = make_layout(nics, host, **(layout_options or {}))
     model = conf_model(lay, overrides, version)
     text, tree = render(model)
-    need = memory.estimate_model(model, lay, lip_count=lip_count, margin=margin)
+    need = memory.estimate_model(model, lay, lip_count=lip_count, margin=margin, service_count=service_count)
     need["nodes"] = memory.compare(need, host)
     return {
         "layout": lay,

@@ -6,6 +6,9 @@
 - ``persist``: the desired addresses, routes and services as ``addresses.json``,
   ``routes.json``, ``services.json`` and ``ipvsadm.rules``, rendered by the same functions the
   modules use, and read back for the replay.
-- ``replay``: ``dpvs-cluster wait`` (the readiness probe of dpvs.service) and ``dpvs-cluster
-  replay`` (dpvs-state.service): the persisted state converged with the modules' own tables.
+- ``probe``: ``dpvs-cluster wait``, the readiness probe of dpvs.service (standard library and
+  the runner only: its start-up is blackout after a crash); when DPVS's process is gone it names
+  the exit status systemd recorded, the end of the log file and the journal.
+- ``replay``: ``dpvs-cluster replay`` (dpvs-state.service): the persisted state converged with
+  the modules' own tables.
 """

@@ -1,17 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dpvs.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""DPVS readiness probe and state replay, on the modules' own tables (``dpvs-cluster wait|replay``).
+"""DPVS state replay, on the modules' own tables (``dpvs-cluster replay``).
 
-    dpvs-cluster wait   [--timeout 60] [--dpip dpip] [--pid PID] [--pid-file FILE]
     dpvs-cluster replay --state-dir /etc/dpvs/state [--timeout 60] [--dpip dpip] [--ipvsadm ipvsadm]
 
-``wait`` (dpvs.service ExecStartPost): exits 0 as soon as ``dpip link show`` answers, so that
-systemd counts DPVS as started only when its control plane works (DPVS takes seconds to
-initialise, and dpip/ipvsadm fail until then). With ``--pid`` (the unit passes ``$MAINPID``) it
-fails at once when that process is gone instead of waiting out the timeout; ``--pid-file`` does
-the same for the pid a file names, once the file is newer than the probe (an older one is a
-previous run's). A ``--pid`` that is not a number (``$MAINPID`` unset) is ignored.
+The readiness probe (``dpvs-cluster wait``) is :mod:`probe`; its functions are re-exported here.
 
 ``replay`` (dpvs-state.service, ordered after dpvs.service): DPVS starts with no addresses,
 routes, services or local addresses; this converges it to the state the dpvs_network and
@@ -41,123 +35,31 @@ import sys
 import time
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import (
-    CommandError,
-    Runner,
-    subprocess_run_command,
-)
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as _dpip_state
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import ParseError as DpipParseError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state import persist
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.probe import (
+    host_runner,
+    not_ready,
+    wait_ready,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import plan as _ipvs_plan
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import ParseError as IpvsParseError
 
 PREFIX = "dpvs-state: "
-# seconds one dpip/ipvsadm command may take during the replay (the probe's are bounded by its timeout)
-COMMAND_TIMEOUT = 120.0
 TABLE_ERRORS = (CommandError, ApplyError, NotConvergedError, InputError, DpipParseError, IpvsParseError)
 
 
-def host_runner(deadline=None, clock=time.monotonic):
-    """The collection's runner over plain subprocesses (no AnsibleModule on the host). Each
-    command may take :data:`COMMAND_TIMEOUT` seconds, or, with ``deadline`` (a ``clock`` value),
-    what is left until then (at least one second). DPVS_IPC_FILE comes from the environment."""
-
-    def run_command(argv, **kwargs):
-        limit = COMMAND_TIMEOUT if deadline is None else max(1.0, deadline - clock())
-        return subprocess_run_command(argv, timeout=limit, **kwargs)
-
-    return Runner(run_command, ipc_file=os.environ.get("DPVS_IPC_FILE"))
-
-
-# ----------------------------------------------------------------------------- wait
-
-
-def _pid_of(text):
-    """``--pid``: a positive number, else None (systemd leaves ``$MAINPID`` as is when unset)."""
-    text = (text or "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-def _gone(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def process_gone(pid=None, pid_file=None, since=None):
-    """Why the awaited process is known to be gone (a text), or None."""
-    if pid is not None and _gone(pid):
-        return f"process {pid} (--pid) is gone"
-    if pid_file:
-        try:
-            if since is not None and os.stat(pid_file).st_mtime < since:
-                return None  # a previous run's file
-            with open(pid_file, encoding="utf-8") as handle:
-                file_pid = _pid_of(handle.read())
-        except (OSError, ValueError):
-            return None  # not written yet
-        if file_pid is not None and _gone(file_pid):
-            return f"process {file_pid} ({pid_file}) is gone"
-    return None
-
-
-def wait_ready(runner, dpip, timeout, pid=None, pid_file=None, interval=0.5, clock=time.monotonic, sleep=time.sleep):
-    """``(True, "")`` once ``dpip link show`` exits 0 (DPVS answers on its control socket);
-    ``(False, why)`` after ``timeout`` seconds, or at once when the process is gone."""
-    deadline = clock() + timeout
-    since = time.time()
-    last = ""
-    while True:
-        gone = process_gone(pid, pid_file, since)
-        if gone:
-            return False, gone
-        try:
-            rc, _out, err = runner.run([dpip, "link", "show"], check_rc=False, record=False)
-        except CommandError as exc:  # DaemonDownError: no socket yet
-            rc, err = exc.rc, exc.stderr
-        if rc == 0:
-            return True, ""
-        last = (err or "").strip()
-        if clock() >= deadline:
-            return False, last
-        sleep(min(interval, max(0.0, deadline - clock())))
-
-
-def _parser(command):
-    parser = argparse.ArgumentParser(prog=f"dpvs-cluster {command}", description=__doc__.splitlines()[0])
+def _parser():
+    parser = argparse.ArgumentParser(prog="dpvs-cluster replay", description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for DPVS to answer")
     parser.add_argument("--dpip", default="dpip")
-    if command == "wait":
-        parser.add_argument("--pid", help="fail at once when this process is gone (dpvs.service: $MAINPID)")
-        parser.add_argument("--pid-file", help="fail at once when the process this file names is gone")
-    else:
-        parser.add_argument("--state-dir", required=True)
-        parser.add_argument("--ipvsadm", default="ipvsadm")
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--ipvsadm", default="ipvsadm")
     return parser
-
-
-def _not_ready(timeout, why, out):
-    if why.startswith("process "):
-        out.write(f"{PREFIX}DPVS stopped before it answered 'dpip link show': {why}\n")
-    else:
-        out.write(f"{PREFIX}DPVS did not answer 'dpip link show' within {timeout}s: {why}\n")
-    return 2
-
-
-def wait_main(argv=None, runner=None, err=None):
-    """``dpvs-cluster wait``: 0 once DPVS answers, 2 when it does not (see the module docstring)."""
-    args = _parser("wait").parse_args(argv)
-    err = err or sys.stderr
-    runner = runner or host_runner(time.monotonic() + args.timeout)
-    ready, why = wait_ready(runner, args.dpip, args.timeout, _pid_of(args.pid), args.pid_file)
-    return 0 if ready else _not_ready(args.timeout, why, err)
 
 
 # ----------------------------------------------------------------------------- replay
@@ -341,11 +243,11 @@ def _summary(state, state_dir):
 def replay_main(argv=None, runner=None, out=None, err=None):
     """``dpvs-cluster replay``: 0 replayed and verified, 1 something missing, 2 DPVS did not
     answer, 3 unreadable state files (see the module docstring)."""
-    args = _parser("replay").parse_args(argv)
+    args = _parser().parse_args(argv)
     out, err = out or sys.stdout, err or sys.stderr
     ready, why = wait_ready(runner or host_runner(time.monotonic() + args.timeout), args.dpip, args.timeout)
     if not ready:
-        return _not_ready(args.timeout, why, err)
+        return not_ready(args.timeout, why, err, PREFIX)
     try:
         state = load(args.state_dir)
     except (OSError, ValueError) as exc:

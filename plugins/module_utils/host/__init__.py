@@ -7,7 +7,9 @@
 - ``devbind``: NIC binding to DPDK drivers (``dpdk_devbind`` and the boot-time applier);
 - ``nic_queues``: NIC channels, RPS/XPS and IRQ affinity (``nic_queues`` and the boot-time applier);
 - ``hugepages``: per-NUMA-node hugepage pools (``hugepages``);
+- ``hugepage_files``: DPDK's hugepage files of a file prefix that no process uses, removed when
+  DPVS stops (``dpvs-cluster hugepage-files``, dpvs.service's ExecStopPost);
 - ``preflight``: the verdict of the BIOS/CPU/NUMA/IOMMU checks and the NIC map.
 
-``facts``, ``devbind`` and ``nic_queues`` are stdlib only: the boot-time appliers run them on hosts.
+``facts``, ``devbind``, ``nic_queues`` and ``hugepage_files`` are stdlib only: the boot-time appliers run them on hosts.
 """
