@@ -22,6 +22,11 @@ description:
     scope, sapool flag or declared broadcast address is changed with C(dpip addr del) followed by
     C(dpip addr add), which briefly removes the address (traffic to it is dropped for that moment).
   - Every device named by a present address or in O(purge_devices) must exist (C(dpip link show)).
+  - DPVS adds an address on its master lcore and sends it to its workers afterwards; a worker that cannot add
+    it (out of hugepage memory) goes unseen, except that C(dpip -s addr show) then fails with
+    C(corrupted response.). The module's read and read-back use that listing, so a run that added such an
+    address, and every later run, fails naming the address and the worker (from C(dpip -v addr show)), the
+    likely cause and what to do, with RV(worker_mismatch).
   - Bad input fails before any command runs, with a message naming the option, for example
     C(addresses[3].dev).
   - DPVS keeps no state across restarts; run this module again after every DPVS (re)start.
@@ -196,6 +201,18 @@ not_converged:
   returned: failure
   type: list
   elements: str
+worker_mismatch:
+  description:
+    - When a DPVS worker lacks an address its master has (an add that the worker failed unseen, out of hugepage
+      memory), what each worker lacks, from C(dpip -v addr show); the message names it and says what to do.
+  returned: failure
+  type: list
+  elements: dict
+  sample:
+    - address: 192.168.229.204/32
+      dev: dpdk0
+      family: inet
+      missing_on: [1]
 diff:
   description:
     - The address table before and after, one line per address (V(10.0.96.204/32 dev dpdk0 scope global)),

@@ -140,13 +140,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, DaemonDownError, Runner
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import (
     ParseError,
-    parse_addr_show,
     parse_link_show,
     parse_neigh_show,
     parse_route6_show,
     parse_route_show,
     parse_vlan_show,
 )
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.state import read_addresses
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.parse import (
     ParseError as IpvsadmParseError,
 )
@@ -233,7 +233,8 @@ def _gather_dpip(runner, dpip, subsets, result):
         if "links" in subsets:
             result["links"] = links
     if "addresses" in subsets:
-        result["addresses"] = parse_addr_show(_read(runner, [dpip, "-s", "addr", "show"])[1], sapool_visible=True)
+        # the modules' read: a DPVS worker that lacks an address fails it naming the address
+        result["addresses"] = read_addresses(runner, dpip)
     if "routes" in subsets:
         result["routes"] = parse_route_show(_read(runner, [dpip, "route", "show"])[1]) + parse_route6_show(
             _read(runner, [dpip, "-6", "route", "show"])[1]

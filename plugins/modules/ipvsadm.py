@@ -282,6 +282,10 @@ notes:
   - On a failure part-way the result has RV(applied) (the commands that succeeded), the failing command's
     C(cmd), C(rc), C(stdout), C(stderr) and C(dpvs_errors), parsed from the
     C([sockopt_msg_recv] ... header - text(code)) lines (the C(Success) line ipvsadm prints is errno noise).
+  - After a real run that added local addresses (C(--add-laddr)) the module runs C(dpip -s addr show). A DPVS
+    worker that could not add a LIP (out of hugepage memory; C(--add-laddr) exits 0 and C(-G) lists it all
+    the same) makes that listing fail, and the module fails naming the LIP and the worker, with RV(applied)
+    and RV(worker_mismatch). A run that adds no LIP does not run it.
 seealso:
   - module: dpvs.cluster.dpip_addr
   - module: dpvs.cluster.dpvs_info
@@ -466,6 +470,18 @@ not_converged:
   returned: failure
   type: list
   elements: str
+worker_mismatch:
+  description:
+    - When a DPVS worker lacks an address its master has (an add that the worker failed unseen, out of hugepage
+      memory), what each worker lacks, from C(dpip -v addr show); the message names it and says what to do.
+  returned: failure
+  type: list
+  elements: dict
+  sample:
+    - address: 192.168.229.204/32
+      dev: dpdk0
+      family: inet
+      missing_on: [1]
 diff:
   description:
     - The table before and after in an ipvsadm-save-like syntax - C(-A) lines with every option (DPVS flags

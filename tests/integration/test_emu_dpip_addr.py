@@ -157,3 +157,57 @@ def test_purge_is_scoped_to_the_named_devices(emulator, ansible):
     final = emulator.addrs()
     assert set(managed(final)) == {("192.168.229.10/24", "dpdk0")}, final
     assert {key for key in final if key[0].startswith("fe80:")} == link_local, "link-local addresses changed"
+
+
+MISMATCH_STDERR = "corrupted response.\ndpip: invalid parameter\n"
+
+
+def test_a_worker_that_cannot_add_the_address_fails_this_run_and_the_next(emulator, ansible):
+    """DPVS short of hugepages (issue 12): the add exits 0, one worker lacks the address, and
+    `dpip -s addr show` fails from then on; the module fails naming the address and the cause."""
+    emulator.ctl("fault", "worker-nomem")
+    lip = [{"address": "192.168.229.204/32", "dev": "dpdk0", "sapool": True}]
+    steps = [
+        {"name": "add_lip", "module": "dpip_addr", "args": {"addresses": lip}, "expect_failure": True},
+        {"name": "again", "module": "dpip_addr", "args": {"addresses": lip}, "expect_failure": True},
+        {
+            "name": "again_check",
+            "module": "dpip_addr",
+            "args": {"addresses": lip},
+            "check": True,
+            "expect_failure": True,
+        },
+        {"name": "route", "module": "dpip_route", "args": {"routes": [{"prefix": "192.168.229.0/24", "dev": "dpdk0"}]}},
+    ]
+    run = ansible.play("steps.yml", {"steps": steps})
+    assert run.rc == 0, run.explain()
+    named = "a DPVS worker could not add 192.168.229.204/32 dev dpdk0 (missing on worker [01])"
+    mismatch = [{"address": "192.168.229.204/32", "dev": "dpdk0", "family": "inet", "missing_on": [1]}]
+
+    first = run.step("add_lip")
+    assert first.get("failed") is True, as_text(first)[:2000]
+    assert first["msg"].startswith("the plan was applied (1 command(s), each exited 0: see applied), but " + named)
+    assert "hugepage" in first["msg"]
+    assert "ifa_entry_add: add ifaddr 192.168.229.204 failed -- no memory" in first["msg"]
+    assert [entry["cmd"][1:] for entry in first["applied"]] == [
+        ["addr", "add", "192.168.229.204/32", "dev", "dpdk0", "sapool"]
+    ]
+    assert (first["rc"], first["stderr"]) == (1, MISMATCH_STDERR)
+    assert first["worker_mismatch"] == mismatch
+    assert len(emulator.writes("add_lip")) == 1
+
+    for name in ("again", "again_check"):
+        result = run.step(name)
+        assert result.get("failed") is True, (name, as_text(result)[:2000])
+        assert result["msg"].startswith(named + ": out of hugepage memory?"), (name, result["msg"])
+        assert result["worker_mismatch"] == mismatch
+        assert result["commands"] == []
+        assert emulator.writes(name) == [], name
+
+    # reads without -s are not broken: dpip_route plans and applies
+    assert_ok(run.step("route"), "route")
+    assert run.step("route")["changed"] is True
+
+    proc = emulator.dpip("-s", "addr", "show", check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", MISMATCH_STDERR)
+    assert "192.168.229.204/32" in emulator.dpip("addr", "show").stdout

@@ -313,3 +313,45 @@ def test_ten_thousand_services_with_a_shared_laddr_do_not_deadlock(emulator, ans
     assert len(services) == 10000
     assert all(len(svc["rs"]) == 4 for svc in services.values())
     assert all(ips == ["192.168.229.204"] for ips in emulator.laddrs().values())
+
+
+def test_a_laddr_a_worker_cannot_add_fails_the_run(emulator, ansible):
+    """DPVS short of hugepages (issue 12): `--add-laddr` exits 0 and `-G` lists the LIP while a
+    worker lacks it; the module checks `dpip -s addr show` after adding LIPs and fails naming it.
+    The next run of dpip_addr (dpvs_network, before dpvs_services) fails with the same message."""
+    emulator.ctl("fault", "worker-nomem")
+    service = {
+        "vip": "10.0.96.204",
+        "port": 80,
+        "scheduler": "rr",
+        "real_servers": [{"ip": "192.168.229.1", "port": 80}],
+        "laddrs": [{"ip": "192.168.229.204", "dev": "dpdk0"}],
+    }
+    steps = [
+        {"name": "add", "module": "ipvsadm", "args": {"services": [service]}, "expect_failure": True},
+        {
+            "name": "addresses",
+            "module": "dpip_addr",
+            "args": {"addresses": [{"address": "10.0.96.204", "dev": "dpdk2"}]},
+            "expect_failure": True,
+        },
+    ]
+    run = ansible.play("steps.yml", {"steps": steps})
+    assert run.rc == 0, run.explain()
+    named = "a DPVS worker could not add 192.168.229.204/32 dev dpdk0 (missing on worker [01])"
+    add = run.step("add")
+    assert add.get("failed") is True, as_text(add)[:2000]
+    assert add["msg"].startswith("the plan was applied (3 command(s), each exited 0: see applied), but " + named)
+    assert "hugepage" in add["msg"]
+    assert add["worker_mismatch"] == [
+        {"address": "192.168.229.204/32", "dev": "dpdk0", "family": "inet", "missing_on": [1]}
+    ]
+    assert any("--add-laddr" in entry["cmd"] for entry in add["applied"])
+    reads = [entry["argv"] for entry in emulator.log("add") if entry["tool"].endswith("dpip")]
+    assert reads[-2:] == [["-s", "addr", "show"], ["-v", "addr", "show"]], reads
+    assert parse_laddrs(emulator.ipvsadm("-G").stdout) == {"10.0.96.204:80": ["192.168.229.204"]}
+
+    addresses = run.step("addresses")
+    assert addresses.get("failed") is True
+    assert addresses["msg"].startswith(named)
+    assert emulator.writes("addresses") == []

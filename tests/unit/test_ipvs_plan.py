@@ -426,11 +426,13 @@ class FakeIPVS:
                 out += "    UP 10000 Mbps full-duplex fixed-nego \n"
                 out += f"    addr DA:E5:DF:AE:7C:C{idx} \n"
             return 0, out, ""
-        if args[:2] == ["addr", "show"]:
+        stats = args[:1] == ["-s"]
+        if args[stats:][:2] == ["addr", "show"]:
             out = ""
             for ip, entry in self.nic.items():
                 fam, plen = ("inet6", 128) if ":" in ip else ("inet", 32)
-                out += f"{fam} {ip}/{plen} scope global {entry['dev']}\n     valid_lft forever preferred_lft forever\n"
+                out += f"{fam} {ip}/{plen} scope global {entry['dev']}\n     valid_lft forever preferred_lft forever"
+                out += " sa_used 0 sa_free 1032176 sa_miss 0\n" if stats and entry["sapool"] else "\n"
             return 0, out, ""
         if args and args[0] == "-6":
             args = args[1:]

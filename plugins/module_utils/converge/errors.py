@@ -31,15 +31,18 @@ class ApplyError(Exception):
     """A command of the plan failed. ``applied``: the commands that succeeded before it;
     ``failed``: the failed one (``cmd``, ``rc``, ``stdout``, ``stderr``, ``stdin`` of a batch);
     ``dpvs_errors``: the daemon's errors (by default those in the failed command's stderr);
-    ``drained``: the drain waits done before it, for a table that drains."""
+    ``drained``: the drain waits done before it, for a table that drains; ``details``: more
+    result fields (``worker_mismatch``: what a DPVS worker lacks after the apply, whose failed
+    command is then the read that found it)."""
 
-    def __init__(self, msg, applied, failed, dpvs_errors=None, drained=None, cause=None):
+    def __init__(self, msg, applied, failed, dpvs_errors=None, drained=None, cause=None, details=None):
         self.msg = msg
         self.applied = applied
         self.failed = failed
         self.dpvs_errors = sockopt_errors(failed.get("stderr")) if dpvs_errors is None else dpvs_errors
         self.drained = drained
         self.cause = cause
+        self.details = details or {}
         super(ApplyError, self).__init__(msg)
 
     def fields(self):
@@ -57,6 +60,7 @@ class ApplyError(Exception):
         )
         if self.drained is not None:
             out["drained"] = self.drained
+        out.update(self.details)
         return out
 
 

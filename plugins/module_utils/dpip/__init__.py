@@ -7,5 +7,7 @@
   transcripts of a real DPVS;
 - ``state``: ``dpip_addr`` / ``dpip_route``: input normalisation, the planner, and the two
   :class:`~converge.core.Table` s (``AddressTable``, ``RouteTable``) the converge core runs;
-  ``module_main()`` is both modules' body.
+  ``module_main()`` is both modules' body;
+- ``workers``: a DPVS worker that lacks an address its master has (an add that failed there
+  unseen, out of hugepage memory): found by ``dpip -s addr show``, named by ``dpip -v addr show``.
 """

@@ -7,6 +7,8 @@ One path for every run, the converge core's (``converge.core``; docs/internals.m
 
     validate all input          -> InputError, before any command
     read live state once        -> dpip link show, dpip -s addr show, dpip [-6] route show
+                                   (``-s`` fails while a DPVS worker lacks an address the
+                                   master has: ``workers``, which names it)
                                    (check mode with plan_fresh_when_down and DPVS down: the
                                    tables of a freshly started DPVS, ``fresh()``)
     plan                        -> ordered list of Action (argv + description)
@@ -37,6 +39,7 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core,
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import workers as _workers
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import (
     ParseError,
     parse_addr_show,
@@ -153,8 +156,9 @@ def read_links(runner, dpip):
 
 
 def read_addresses(runner, dpip):
-    """Live addresses with the sapool flag (only ``-s`` shows it)."""
-    return parse_addr_show(_read(runner, [dpip, "-s", "addr", "show"]), sapool_visible=True)
+    """Live addresses with the sapool flag (only ``-s`` shows it). A DPVS worker that lacks an
+    address the master has makes this listing fail: ``_workers.WorkerMismatchError`` names it."""
+    return parse_addr_show(_workers.read_stats(runner, dpip), sapool_visible=True)
 
 
 def read_routes(runner, dpip):
@@ -796,7 +800,7 @@ class _DpipTable(core.Table):
         self.dpip = dpip
         self.strict_devices = strict_devices
         self.keep_going = keep_going
-        self.last_plan = self.remaining = []
+        self.last_plan = self.remaining = self.applied = []
         self.desired = self.validate(params)
         self.links = None
 
@@ -838,7 +842,8 @@ class _DpipTable(core.Table):
         return super(_DpipTable, self).planned(plan)
 
     def apply(self, plan):
-        return (_apply_all if self.keep_going else _apply)(self.runner, plan)
+        self.applied = (_apply_all if self.keep_going else _apply)(self.runner, plan)
+        return self.applied
 
     def predict(self, live, plan):
         return simulate(live, plan, self.rules().key)
@@ -861,6 +866,15 @@ class AddressTable(_DpipTable):
 
     def read_table(self):
         return read_addresses(self.runner, self.dpip)
+
+    def read_back(self, plan):
+        """The read again; a DPVS worker that could not add what the plan added (the add exits 0
+        all the same) makes it fail: an ApplyError with what was applied."""
+        try:
+            return self.read()
+        except _workers.WorkerMismatchError as err:
+            added = [action.item["address"] for action in plan if action.op == "add"]
+            raise _workers.apply_error(err, self.applied, added) from err
 
     def plan(self, live):
         return plan_addresses(live, self.desired, self.dpip)

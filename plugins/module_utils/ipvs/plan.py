@@ -52,6 +52,7 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.converge import core,
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge import purge_guard as _purge_guard
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import ApplyError, NotConvergedError
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.plan import Action, Plan
+from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import workers as _workers
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import ParseError as DpipParseError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip.parse import parse_addr_show, parse_link_show
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as M
@@ -607,6 +608,18 @@ def _drained(target, seconds, active_conns, timed_out):
     }
 
 
+def added_local_addresses(the_plan):
+    """The LIPs the plan puts on the NIC (``--add-laddr``, and ``dpip addr add`` after a
+    ``--del-laddr``): a DPVS worker may fail each of them unseen (``_workers``)."""
+    ips = []
+    for action in the_plan:
+        if action.phase == "laddr_add":
+            ips.append(action.argv[action.argv.index("-z") + 1])
+        elif action.phase == "lip_address":
+            ips.append(next(arg for arg in action.argv if "/" in arg).split("/")[0])
+    return ips
+
+
 def planned_drains(the_plan):
     """``drained`` for a plan that did not run (check mode): what would be drained."""
     return [_drained(t, None, t["active_conns"], None) for t in the_plan.drain_targets]
@@ -858,6 +871,7 @@ class IpvsTable(core.Table):
         self.with_thresholds = self.with_lists = False
         self.parsed = self.units = self.services = None
         self.drained = self.batch_errors = None
+        self.applied = []
 
     def _probe(self):
         """The flavour (``auto``: probed, then its rules checked) and the laddr devices, once."""
@@ -966,6 +980,7 @@ class IpvsTable(core.Table):
             sleep=self.sleep,
             clock=self.clock,
         )
+        self.applied = commands
         return commands
 
     def predict(self, live, plan):
@@ -973,8 +988,14 @@ class IpvsTable(core.Table):
         return live
 
     def read_back(self, plan):
+        """The table read again; after LIPs were added, also ``dpip -s addr show``: ``-G`` lists
+        a LIP that a DPVS worker failed to add (out of hugepage memory), that listing fails
+        (``_workers.check``: an ApplyError naming it)."""
         parsed_after, live_after = self._read_live(self.with_lists)
         self.services = parsed_after["services"]
+        added = added_local_addresses(plan) if self.flavor == "dpvs" else []
+        if added:
+            _workers.check(self.runner, self.dpip(), self.applied, added, self.drained)
         return live_after
 
     def verify(self, plan, after):

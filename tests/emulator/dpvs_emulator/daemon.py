@@ -38,6 +38,13 @@ USAGE = """usage: dpvs-emulator COMMAND
   kill                              SIGKILL: nothing listens, the socket file stays (stale)
   reload                            SIGHUP: config reload, runtime state untouched
   status                            print the state; rc 0 running, 1 killed (stale socket), 3 stopped
+  fault worker-nomem [--count N] [--cpu N] [--any]
+                                    the next N (default 1) address adds with sapool (--any: all
+                                    address adds) succeed on the master and fail on worker cpuN
+                                    (default 1), as DPVS short of hugepage memory does
+  fault clear                       disarm it (addresses a worker lacks stay missing there)
+  fault                             the armed fault, then the DPVS log line of every address a
+                                    worker lacks
 state file: $DPVS_EMULATOR_STATE (now %s)
 """
 DPVS_VERSION_LINE = "dpvs version: 1.10-2, build on 2026.11.21.05:19:10\n"
@@ -203,6 +210,61 @@ def status():
     return 3
 
 
+def _fault_args(rest):
+    """``worker-nomem [--count N] [--cpu N] [--any]`` -> the fault, or None (usage)."""
+    if not rest or rest[0] != "worker-nomem":
+        return None
+    fault = {"kind": "worker-nomem", "count": 1, "cpu": 1, "sapool_only": True}
+    words = rest[1:]
+    while words:
+        word = words.pop(0)
+        if word == "--any":
+            fault["sapool_only"] = False
+        elif word in ("--count", "--cpu") and words and words[0].isdigit() and int(words[0]) > 0:
+            fault[word[2:]] = int(words.pop(0))
+        else:
+            return None
+    return fault
+
+
+def _fault_show(doc):
+    fault = doc["rt"].get("fault")
+    if fault:
+        sys.stdout.write("armed: %s count=%d cpu=%d %s\n" % (
+            fault["kind"], fault["count"], fault["cpu"],
+            "sapool adds" if fault["sapool_only"] else "all adds"))
+    else:
+        sys.stdout.write("armed: none\n")
+    for ifa in doc["rt"]["addrs"]:
+        for cid in ifa.get("missing_on", ()):
+            sys.stdout.write("IFA: [%02d] ifa_entry_add: add ifaddr %s failed -- no memory\n"
+                             % (cid, ifa["addr"]))
+
+
+def fault(rest):
+    """``dpvs-emulator fault ...``: arm, clear or show the worker-nomem fault (in the runtime
+    state: a restart forgets it, as it forgets the addresses)."""
+    armed = None if rest in ([], ["clear"]) else _fault_args(rest)
+    if rest not in ([], ["clear"]) and armed is None:
+        _err(USAGE % state_path())
+        return 2
+    with Locked() as lock:
+        doc = _settle(lock.doc)
+        if not doc or not doc.get("running"):
+            _err("dpvs-emulator: not running\n")
+            return 1
+        if not rest:
+            _fault_show(doc)
+            return 0
+        if armed and armed["cpu"] > doc["config"]["workers"]:
+            _err("dpvs-emulator: no worker cpu%d (workers: cpu1..cpu%d)\n"
+                 % (armed["cpu"], doc["config"]["workers"]))
+            return 2
+        doc["rt"]["fault"] = armed
+        lock.save(doc)
+    return 0
+
+
 def main(argv):
     args = argv[1:]
     if not args or args[0] in ("-h", "--help", "help"):
@@ -227,6 +289,8 @@ def main(argv):
         if ipc is None:
             ipc = os.environ.get("DPVS_IPC_FILE") or DEFAULT_IPC
         return start(ipc, ports[0] if ports else None)
+    if cmd == "fault":
+        return fault(rest)
     handlers = {"stop": stop, "kill": kill, "reload": reload_, "status": status}
     if cmd in handlers and not rest:
         return handlers[cmd]()

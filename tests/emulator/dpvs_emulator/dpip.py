@@ -481,13 +481,29 @@ def addr_cmd(ctx, conf):
     code, addrs = ctx.get(SO_IFADDR_SHOW, addr_show, dev)
     if code:
         return code
-    workers = ctx.lock.doc["config"]["workers"]
-    per_worker = ctx.lock.doc["config"]["sa_pool_free"] // workers
+    if conf.stats and not conf.verbose and any(ifa.get("missing_on") for ifa in addrs):
+        # ifaddr_get_stats(): a worker's count differs from the master's ("ifa naddr does not
+        # match -- master=3, slave[1]=2" in the daemon's log): it answers OK with no data, and
+        # dpip finds the reply shorter than its header
+        ctx.out.e("corrupted response.\n")
+        return EDPVS_INVAL
+    ctx.out.o("".join(addr_lines(ctx.lock.doc["config"], addrs, conf)))
+    return EDPVS_OK
+
+
+def addr_lines(config, addrs, conf):
+    """The lines of ``addr show``: the master's table; with ``-v`` each worker's after it
+    (ifaddr_get_verbose()). A master entry's sa counters are the sums of the workers' entries at
+    the same position (matched by position, not by address, as the daemon does): a worker that
+    lacks an address shifts them. A worker's entry without sapool adds 0 here (the daemon adds
+    whatever its reply buffer held)."""
+    workers = config["workers"]
+    per_worker = config["sa_pool_free"] // workers
+    tables = [(cid, netstack.lcore_addrs(addrs, cid)) for cid in range(1, workers + 1)]
     now = time.time()
-    cids = [0, *range(1, workers + 1)] if conf.verbose else [0]
     lines = []
-    for cid in cids:
-        for ifa in addrs:
+    for cid, entries in [(0, addrs), *tables] if conf.verbose else [(0, addrs)]:
+        for index, ifa in enumerate(entries):
             prefix = "[%02d] " % cid if conf.verbose else ""
             bcast = "broadcast %s" % ifa["bcast"] if ifa["bcast"] else ""
             lft = _lft(ifa["valid_lft"], ifa["ts"], now)
@@ -495,11 +511,12 @@ def addr_cmd(ctx, conf):
                 prefix, af_itoa(ifa["af"]), ifa["addr"], ifa["plen"], scope_itoa(ifa["scope"]),
                 ifa["dev"], bcast, lft, lft))
             if (conf.verbose or conf.stats) and ifa["sapool"]:
-                free = per_worker * workers if cid == 0 else per_worker
+                free = per_worker if cid else sum(
+                    per_worker for _cid, table in tables
+                    if index < len(table) and table[index]["sapool"])
                 lines.append(" sa_used 0 sa_free %u sa_miss 0" % free)
             lines.append("\n")
-    ctx.out.o("".join(lines))
-    return EDPVS_OK
+    return lines
 
 
 # -- route --------------------------------------------------------------------------------------------------

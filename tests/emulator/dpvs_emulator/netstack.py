@@ -104,11 +104,13 @@ def addr_add(rt, af, packed, plen, devname, scope=SCOPE_GLOBAL, bcast=None, vali
     if addr_find(rt, af, text, plen, devname):
         return EDPVS_EXIST
     # ifa_set_lifetime(): prefered_lft follows valid_lft ("TODO" in the daemon)
-    rt["addrs"].append({
+    ifa = {
         "af": af, "addr": text, "plen": plen, "dev": devname, "scope": scope, "bcast": bcast,
         "valid_lft": valid_lft, "prefered_lft": valid_lft, "sapool": bool(sapool),
         "seq": next_seq(rt), "ts": time.time(),
-    })
+    }
+    rt["addrs"].append(ifa)
+    worker_fault(rt, ifa)
     if af == AF_INET:
         route4_add(rt, packed, 32, "local", None, devname, None, 0, 0)
         if plen < 32:
@@ -119,6 +121,32 @@ def addr_add(rt, af, packed, plen, devname, scope=SCOPE_GLOBAL, bcast=None, vali
         if plen < 128:
             route6_add(rt, packed, plen, devname, None, packed, dev["mtu"], "forward")
     return EDPVS_OK
+
+
+# -- dpvs-emulator fault worker-nomem ---------------------------------------------------------------
+def worker_fault(rt, ifa):
+    """An armed ``worker-nomem`` fault: __inet_addr_add() added the address on the master and
+    sent it to the workers asynchronously (the caller got OK), and ifa_entry_add() failed on
+    worker ``cpu`` (``IFA: [01] ifa_entry_add: add ifaddr X failed -- no memory``): that
+    worker's table lacks the address (``missing_on``) until it is deleted. The routes are the
+    master's (ifa_add_route() runs there only) and stay."""
+    fault = rt.get("fault")
+    if not fault or (fault["sapool_only"] and not ifa["sapool"]):
+        return
+    ifa["missing_on"] = [fault["cpu"]]
+    fault["count"] -= 1
+    if fault["count"] <= 0:
+        rt["fault"] = None
+
+
+def missing_on(ifa, cid):
+    """The address is not in lcore ``cid``'s table (a worker that failed to add it)."""
+    return cid in ifa.get("missing_on", ())
+
+
+def lcore_addrs(addrs, cid):
+    """``addrs`` (the master's listing) as lcore ``cid``'s own table lists them."""
+    return [ifa for ifa in addrs if not missing_on(ifa, cid)]
 
 
 def _addr_remove(rt, ifa):
