@@ -97,8 +97,8 @@ class NamespacedSystemd:
             return []
 
     def run(self, argv, **kwargs):
-        kwargs.setdefault("check", False)
-        return subprocess.run(["nsenter", "-t", str(self.pid), "-m", "-p", *argv], **kwargs)
+        check = kwargs.pop("check", False)
+        return subprocess.run(["nsenter", "-t", str(self.pid), "-m", "-p", *argv], check=check, **kwargs)
 
     def close(self):
         for pid in self._children():
@@ -127,8 +127,8 @@ class HostSystemd:
         self.units = []
 
     def run(self, argv, **kwargs):
-        kwargs.setdefault("check", False)
-        return subprocess.run(argv, **kwargs)
+        check = kwargs.pop("check", False)
+        return subprocess.run(argv, check=check, **kwargs)
 
     def close(self):
         for name in self.units:
