@@ -2,7 +2,7 @@
 
 The facts are those of issue 12: DPVS v1.10.2 runs unpatched on DPDK 24.11.0 and 24.11.1 (DPVS's
 own build script uses 24.11), and on 24.11.2 or later only with the collection's rte_srand patch
-(24.11.3 was tested; 24.11.4 is the dpdk role's default). The dpdk role's use of the table
+(24.11.3 was tested and is the dpdk role's default). The dpdk role's use of the table
 (refusal, patches from a DPVS tarball) is tested in tests/integration/test_dpdk_pairing.py.
 """
 
