@@ -18,7 +18,8 @@ jobs=$3
 shift 3
 cd "$(dirname "$0")"
 exec > build.log 2>&1
-unset CFLAGS
+# nothing inherited from a make that runs Ansible (its job server, -w/-s flags)
+unset CFLAGS MAKEFLAGS MFLAGS MAKELEVEL
 echo "dpvs-build: source $src, install into $insdir, make -j $jobs, CFLAGS for src/: $*, PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-}"
 start=$(date +%s)
 # 1. DPVS (src/) alone, with the flags: the top Makefile loops over SUBDIRS (src tools) and
