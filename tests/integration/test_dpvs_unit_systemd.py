@@ -180,11 +180,14 @@ def install(systemd, workdir, name, text):
     return log
 
 
-def fake_bin(workdir, dpvs):
-    """WORKDIR/bin with ``dpvs`` (the script ``dpvs``) and a ``dpip`` that never gets an answer."""
+def fake_bin(workdir, dpvs, answers_once=None):
+    """WORKDIR/bin with ``dpvs`` (the script ``dpvs``) and a ``dpip`` that never gets an answer,
+    or, with ``answers_once``, answers once that file exists (the probe then passes)."""
     bin_dir = os.path.join(workdir, "bin")
     os.makedirs(bin_dir, exist_ok=True)
     dpip = "#!/bin/sh\necho 'dpip: connect: No such file or directory' >&2\nexit 1\n"
+    if answers_once:
+        dpip = f"#!/bin/sh\ntest -e {answers_once} && exit 0\n" + dpip.split("\n", 1)[1]
     for name, text in (("dpvs", dpvs), ("dpip", dpip)):
         path = os.path.join(bin_dir, name)
         with open(path, "w") as handle:
@@ -274,6 +277,15 @@ time.sleep(600)
 """
 
 
+def wait_active(systemd, name, ready, deadline, log):
+    """Until the fake DPVS has mapped its files and the unit is active (its probe passed)."""
+    state = ""
+    while not (os.path.exists(ready) and state == "active"):
+        assert time.monotonic() < deadline, f"the fake DPVS did not map its files or {name} is {state}: see {log}"
+        time.sleep(0.1)
+        state = systemd.run(["systemctl", "is-active", name], capture_output=True, text=True).stdout.strip()
+
+
 def free_2m_pages():
     with open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") as handle:
         return int(handle.read())
@@ -316,23 +328,31 @@ def three_free_2m_pages():
             subprocess.run(["umount", "/dev/hugepages"], check=False)
 
 
-def test_the_stop_frees_the_prefix_s_hugepage_files_and_keeps_a_mapped_one(three_free_2m_pages, systemd, workdir):
+def hugepage_dpvs(systemd, workdir, pages):
+    """The fake DPVS that maps two hugepage files of a prefix of its own, installed as the role's
+    dpvs.service (not started): ``(mount, prefix, files, name, ready, log)``; skips without
+    ``pages`` free 2 MB pages on a hugetlbfs."""
     mount = hugetlbfs_2m()
-    if mount is None or not os.path.exists("/sys/kernel/mm/hugepages/hugepages-2048kB") or free_2m_pages() < 3:
-        pytest.skip("no hugetlbfs of 2 MB pages at /dev/hugepages with 3 free pages (not root, or no memory): NOT RUN")
+    if mount is None or not os.path.exists("/sys/kernel/mm/hugepages/hugepages-2048kB") or free_2m_pages() < pages:
+        pytest.skip(
+            f"no hugetlbfs of 2 MB pages at /dev/hugepages with {pages} free pages (not root, or no memory): NOT RUN"
+        )
     prefix = f"dpvsclustertest{uuid.uuid4().hex[:8]}"
     files = [os.path.join(mount, f"{prefix}map_{n}") for n in (0, 1)]
     name = f"dpvs-cluster-test-{uuid.uuid4().hex[:8]}.service"
     ready = os.path.join(workdir, "ready")
-    fake_bin(workdir, HUGEPAGE_DPVS.format(python=sys.executable, mount=mount, prefix=prefix, ready=ready))
+    fake_bin(workdir, HUGEPAGE_DPVS.format(python=sys.executable, mount=mount, prefix=prefix, ready=ready), ready)
     log = install(systemd, workdir, name, dpvs_unit(workdir, name, prefix=prefix))
+    return mount, prefix, files, name, ready, log
+
+
+def test_the_stop_frees_the_prefix_s_hugepage_files_and_keeps_a_mapped_one(three_free_2m_pages, systemd, workdir):
+    mount, prefix, files, name, ready, log = hugepage_dpvs(systemd, workdir, 3)
     secondary = None
     try:
         systemd.run(["systemctl", "start", "--no-block", name], check=True)
         deadline = time.monotonic() + 20
-        while not os.path.exists(ready):
-            assert time.monotonic() < deadline, f"the fake DPVS did not map its files: see {log}"
-            time.sleep(0.1)
+        wait_active(systemd, name, ready, deadline, log)
         # a DPDK secondary process (dpdk-pdump, say) outside the unit maps the second file
         secondary = subprocess.Popen(
             (["nsenter", "-t", str(systemd.pid), "-m", "-p"] if hasattr(systemd, "pid") else [])
@@ -353,6 +373,31 @@ def test_the_stop_frees_the_prefix_s_hugepage_files_and_keeps_a_mapped_one(three
         if secondary is not None:
             secondary.kill()
             secondary.wait()
+        for path in files:
+            if os.path.exists(path):
+                os.remove(path)
+
+
+def test_a_crash_leaves_the_files_to_the_restart(three_free_2m_pages, systemd, workdir):
+    """After a failure (kill -9 here) the clean-up does not run: Restart= starts DPVS again at
+    once, and DPDK removes its prefix's unused files itself as it starts; a Python start less
+    between the crash and the restart."""
+    _mount, _prefix, files, name, ready, log = hugepage_dpvs(systemd, workdir, 2)
+    try:
+        systemd.run(["systemctl", "start", "--no-block", name], check=True)
+        deadline = time.monotonic() + 20
+        wait_active(systemd, name, ready, deadline, log)
+        systemd.run(["systemctl", "kill", "--kill-whom=main", "--signal=KILL", name], check=True)
+        state = ""
+        while state not in ("failed", "inactive"):
+            assert time.monotonic() < deadline + 30, f"{name} did not end after kill -9: {state}"
+            time.sleep(0.2)
+            state = systemd.run(["systemctl", "is-active", name], capture_output=True, text=True).stdout.strip()
+        with open(log) as handle:
+            said = handle.read()
+        assert "hugepage-files" not in said, said
+        assert all(os.path.exists(path) for path in files)
+    finally:
         for path in files:
             if os.path.exists(path):
                 os.remove(path)

@@ -283,3 +283,44 @@ def test_a_pid_that_is_gone_fails_at_once(tmp_path, monkeypatch):
     assert P.process_gone(None, str(pid_file), since=time.time()) is None
     assert P.process_gone(P._pid_of("$MAINPID")) is None
     assert P.process_gone(os.getpid()) is None
+
+
+def _first(ran, predicate):
+    return next((i for i, argv in enumerate(ran) if predicate(argv)), None)
+
+
+def test_a_fresh_dpvs_gets_routes_and_services_without_reading_them_first(emulator, tmp_path):
+    """After a crash every command counts: a DPVS with none but its link-local addresses has
+    empty tables, so routes and services are written first and read back once."""
+    state = write_state(tmp_path / "state")
+    runner = Recording()
+    rc, _out, err = replay(state, runner=runner)
+    assert rc == 0, err
+    ran = runner.ran
+    first_route_add = _first(ran, lambda a: a[:3] == ["dpip", "route", "add"])
+    first_restore = _first(ran, lambda a: a[:2] == ["ipvsadm", "-R"])
+    assert first_route_add is not None and first_restore is not None
+    routes_read = [i for i, a in enumerate(ran) if a[0] == "dpip" and "route" in a and "show" in a]
+    assert routes_read and min(routes_read) > first_route_add, ran
+    ipvs_read = [i for i, a in enumerate(ran) if a[0] == "ipvsadm" and a[1] in ("-ln", "-G")]
+    assert ipvs_read and min(ipvs_read) > first_restore, ran
+    assert not [a for a in ran[first_route_add:] if a[:3] == ["dpip", "link", "show"]], ran
+    # 15: ready 1, addresses 4, routes 5, services 5 (4 reads back, 1 worker check); 22 before
+    assert len(ran) <= 15, ran
+
+
+def test_a_fresh_plan_that_meets_a_differing_object_is_planned_again_from_a_read(emulator, tmp_path):
+    """No address yet (so the replay plans blind), but the UDP service is there with another
+    scheduler: the blind -R cannot add it, the read-back differs, and the replay then reads,
+    edits it and converges."""
+    state = write_state(tmp_path / "state")
+    tool(IPVSADM, "-A", "-u", "10.0.96.204:53", "-s", "rr")
+    runner = Recording()
+    rc, out, err = replay(state, runner=runner)
+    assert rc == 0, err
+    restores = [i for i, a in enumerate(runner.ran) if a[:2] == ["ipvsadm", "-R"]]
+    edits = [i for i, a in enumerate(runner.ran) if a[:4] == ["ipvsadm", "-E", "-u", "10.0.96.204:53"]]
+    assert len(restores) == 1 and len(edits) == 1 and restores[0] < edits[0], runner.ran
+    services = {(s["protocol"], s["port"]): s for s in live()["services"]}
+    assert services[("udp", 53)]["scheduler"] == "wlc"
+    assert "replayed 2 address(es)" in out

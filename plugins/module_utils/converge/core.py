@@ -107,12 +107,17 @@ def read_live(table, check_mode=False, fresh_when_down=False):
         return live, [FRESH_WARNING]
 
 
-def converge(table, check_mode=False, want_diff=False, fresh_when_down=False):
+def converge(table, check_mode=False, want_diff=False, fresh_when_down=False, assume_fresh=False):
     """Run ``table`` to its declared state. Returns the module result: ``changed`` (the plan
     was not empty), ``commands`` (planned in check mode, run otherwise), the table's report
     fields, ``diff`` (before/after text) when asked, and ``warnings`` when check mode planned
-    against a freshly started DPVS (``fresh_when_down``: see :func:`read_live`)."""
-    live, warnings = read_live(table, check_mode, fresh_when_down)
+    against a freshly started DPVS (``fresh_when_down``: see :func:`read_live`).
+
+    ``assume_fresh`` (the replay at DPVS start, which knows the daemon has just started):
+    plan against ``table.fresh()`` without reading, and let the read-back judge; a table
+    without a fresh state is read as usual."""
+    fresh = table.fresh() if assume_fresh else None
+    live, warnings = (fresh, []) if fresh is not None else read_live(table, check_mode, fresh_when_down)
     plan = table.plan(live)
     table.guard(live, plan)
     result = {"changed": bool(plan), "commands": table.planned(plan)}

@@ -326,6 +326,12 @@ def _addr_changes(live, entry):
     return changes
 
 
+def is_fresh(addresses):
+    """Whether a live address table is a freshly started DPVS's: nothing but the IPv6
+    link-local address DPVS gives each port."""
+    return all(_addr_protected(addr, purge_sapool=True) for addr in addresses)
+
+
 def _addr_protected(addr, purge_sapool):
     """Addresses purge leaves alone: IPv6 link-local (DPVS adds one per port) and, unless
     purge_sapool, sapool addresses (FullNAT local addresses, owned by the ipvsadm module)."""
@@ -790,9 +796,11 @@ class _DpipTable(core.Table):
     before the table is read, unless ``strict_devices`` is False (the replay at DPVS start tries
     every entry and lets dpip say). ``keep_going`` runs every planned command even after one
     fails, and leaves the verdict to the read-back (the replay); ``last_plan`` and ``remaining``
-    keep the plan and what the read-back still needs, for a caller that reports per object."""
+    keep the plan and what the read-back still needs, for a caller that reports per object;
+    ``before`` the table the plan started from (the replay tells a fresh DPVS by it)."""
 
     kind = ""
+    plan_needs_links = True
 
     def __init__(self, params, runner, dpip, strict_devices=True, keep_going=False):
         self.params = params
@@ -801,6 +809,7 @@ class _DpipTable(core.Table):
         self.strict_devices = strict_devices
         self.keep_going = keep_going
         self.last_plan = self.remaining = self.applied = []
+        self.before = None
         self.desired = self.validate(params)
         self.links = None
 
@@ -815,7 +824,11 @@ class _DpipTable(core.Table):
         return self.read_table()
 
     def read_context(self):
-        """What the plan needs beside the table, read once: the links (devices checked)."""
+        """What the plan needs beside the table, read once: the links (devices checked), unless
+        nothing needs them (``strict_devices`` False and a plan without links)."""
+        if not (self.strict_devices or self.plan_needs_links):
+            self.links = []
+            return
         self.links = read_links(self.runner, self.dpip)
         if self.strict_devices:
             check_devices(self.desired[self.kind], self.links, self.kind, self.desired["purge_devices"])
@@ -835,6 +848,7 @@ class _DpipTable(core.Table):
         raise NotImplementedError
 
     def guard(self, live, plan):
+        self.before = live
         check_purge(self.rules(), live, self.desired, plan, self.kind, self.params)
 
     def planned(self, plan):
@@ -862,6 +876,7 @@ class _DpipTable(core.Table):
 
 class AddressTable(_DpipTable):
     kind = "addresses"
+    plan_needs_links = False  # links only to check the devices
     validate = staticmethod(normalize_addr_params)
 
     def read_table(self):

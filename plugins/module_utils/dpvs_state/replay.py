@@ -115,31 +115,58 @@ def _missing(kind, action):
     return f"still to do after the replay: {action.description}"
 
 
-def replay_dpip(kind, params, runner, dpip, report):
-    """Converge one dpip table (``addresses``/``routes``) to ``params`` with the converge core:
-    no purge, every command tried (``keep_going``), judged by the read-back."""
-    if not params[kind]:
-        return
-    table = _dpip_state.TABLES[kind](params, runner, dpip, strict_devices=False, keep_going=True)
+def _converge_replay(make_table, assume_fresh):
+    """``(table, result, error)`` of one table's converge (``error``: its NotConvergedError, or
+    None). ``assume_fresh``: first planned against the empty tables of a just-started DPVS,
+    without reading them, the read-back judging; when that does not converge (something was
+    there already and differs), planned again from a read. ``result["commands"]`` holds the
+    commands of both attempts that succeeded and all of the last one's."""
+    ran = []
+    if assume_fresh:
+        table = make_table()
+        try:
+            return table, core.converge(table, assume_fresh=True), None
+        except (NotConvergedError, ApplyError) as exc:
+            ran = [entry for entry in exc.commands if entry.get("rc") == 0]
+    table = make_table()
     try:
-        commands = core.converge(table)["commands"]
+        result = core.converge(table)
     except NotConvergedError as exc:
-        commands = exc.commands
+        exc.commands = ran + exc.commands
+        return table, {"changed": True, "commands": exc.commands}, exc
+    result["commands"] = ran + result["commands"]
+    result["changed"] = result["changed"] or bool(ran)
+    return table, result, None
+
+
+def replay_dpip(kind, params, runner, dpip, report, assume_fresh=False):
+    """Converge one dpip table (``addresses``/``routes``) to ``params`` with the converge core:
+    no purge, every command tried (``keep_going``), judged by the read-back. Returns the table
+    (its ``before``: what the plan started from), None when nothing is declared."""
+    if not params[kind]:
+        return None
+
+    def make_table():
+        return _dpip_state.TABLES[kind](params, runner, dpip, strict_devices=False, keep_going=True)
+
+    table, result, _error = _converge_replay(make_table, assume_fresh)
+    commands = result["commands"]
     key = table.rules().key
     planned = {key(action.item) for action in table.last_plan}
     for entry in table.desired[kind]:
         if key(entry) not in planned:
             report.applied.append(_dpip_line(table.rules().add_argv(dpip, entry)) + " (already there)")
     still = {key(action.item) for action in table.remaining}
-    for action, entry in zip(table.last_plan, commands):
-        line = _dpip_line(action.argv)
+    for entry in commands:
+        line = _dpip_line(entry["cmd"])
         if entry["rc"] == 0:
             report.applied.append(line)
-        elif key(action.item) in still:
+        elif any(key(action.item) in still and action.argv == entry["cmd"] for action in table.last_plan):
             report.problems.append(f"{line}: exit {entry['rc']}: {entry['stderr'].strip()}")
         else:
             report.applied.append(line + " (already there)")
     report.problems += [_missing(kind, action) for action in table.remaining]
+    return table
 
 
 def _command_line(entry):
@@ -149,7 +176,7 @@ def _command_line(entry):
     return " ".join(["ipvsadm", *entry["cmd"][1:]]) + f" (exit {entry['rc']})"
 
 
-def replay_services(params, validated, runner, binaries, report):
+def replay_services(params, validated, runner, binaries, report, assume_fresh=False):
     """Converge the IPVS table to the declared services with the ipvsadm module's IpvsTable:
     no purge, no drain, every command in one ``ipvsadm -R`` (it goes on after a failing line),
     judged by the read-back (``plan.verify``)."""
@@ -161,17 +188,17 @@ def replay_services(params, validated, runner, binaries, report):
     def get_bin(option, default):
         return params.get(option) or default
 
-    try:
-        result = core.converge(_ipvs_plan.IpvsTable(params, runner, get_bin, validated))
-    except NotConvergedError as exc:
-        report.applied += [_command_line(entry) for entry in exc.commands]
-        report.problems += [f"{problem} after the replay" for problem in exc.remaining]
-        if exc.batch_errors:
-            errors = ", ".join(f"{e['text']}({e['code']})" for e in exc.batch_errors)
-            report.problems.append(f"ipvsadm -R reported: {errors}")
-        return
+    def make_table():
+        return _ipvs_plan.IpvsTable(params, runner, get_bin, validated)
+
+    _table, result, error = _converge_replay(make_table, assume_fresh)
     report.applied += [_command_line(entry) for entry in result["commands"]]
-    if not result["changed"]:
+    if error is not None:
+        report.problems += [f"{problem} after the replay" for problem in error.remaining]
+        if error.batch_errors:
+            errors = ", ".join(f"{e['text']}({e['code']})" for e in error.batch_errors)
+            report.problems.append(f"ipvsadm -R reported: {errors}")
+    elif not result["changed"]:
         report.applied.append("ipvsadm: {} service(s) already there".format(len(params["services"])))
 
 
@@ -209,25 +236,38 @@ def replay_rules(rules, runner, ipvsadm, report):
         )
 
 
-def _guarded(step, report, *args):
+def _guarded(step, report, *args, **options):
     """Run one table's replay; an error that stops it (a read that fails, DPVS gone, output
     the parsers do not know) is a problem, and the next table still runs."""
     try:
-        step(*args, report)
+        step(*args, report, **options)
     except TABLE_ERRORS as exc:
         report.problems.append(getattr(exc, "msg", None) or str(exc))
 
 
 def replay(state, runner, binaries):
-    """Replay the loaded ``state`` (see :func:`load`); returns the :class:`Report`."""
+    """Replay the loaded ``state`` (see :func:`load`); returns the :class:`Report`. When the
+    address table read first holds nothing but DPVS's own link-local addresses, DPVS has just
+    started: routes and services are then planned against empty tables, without reading them
+    first (:func:`_converge_replay`), which saves most of the commands on the way back to
+    serving after a crash."""
     report = Report()
-    _guarded(replay_dpip, report, "addresses", state["addresses"], runner, binaries["dpip"])
-    _guarded(replay_dpip, report, "routes", state["routes"], runner, binaries["dpip"])
+    fresh = []
+    _guarded(_replay_addresses, report, state["addresses"], runner, binaries["dpip"], fresh)
+    _guarded(replay_dpip, report, "routes", state["routes"], runner, binaries["dpip"], assume_fresh=bool(fresh))
     if state["services"] is not None:
-        _guarded(replay_services, report, state["services"], state["validated"], runner, binaries)
+        services = state["services"], state["validated"], runner, binaries
+        _guarded(replay_services, report, *services, assume_fresh=bool(fresh))
     else:
         _guarded(replay_rules, report, state["rules"], runner, binaries["ipvsadm"])
     return report
+
+
+def _replay_addresses(params, runner, dpip, fresh, report):
+    """The address table, read as usual; ``fresh`` gets an entry when DPVS had none of its own."""
+    table = replay_dpip("addresses", params, runner, dpip, report)
+    if table is not None and table.before is not None and _dpip_state.is_fresh(table.before):
+        fresh.append(True)
 
 
 def _summary(state, state_dir):
