@@ -554,3 +554,36 @@ def test_sysfs_and_procfs_roots_are_remapped(tmp_path):
     assert (fs.read("/sys/devices/x"), fs.read("/proc/cmdline")) == ("s", "p")
     assert fs.listdir("/sys") == ["devices"]
     assert fs.read("/system/x") is None  # only the /sys prefix, not /sysXYZ
+
+
+def test_the_literal_prefix_filter_matches_as_fnmatch_does():
+    """match_modules compiles only the patterns whose literal prefix fits; the result is plain
+    fnmatch's, for patterns with *, ?, [...] and none."""
+    import fnmatch
+
+    aliases = [
+        ("pci:v00008086d0000100Esv*sd*bc*sc*i*", "e1000e"),
+        ("pci:v00008086d000010??sv*sd*bc*sc*i*", "e1000"),
+        ("pci:v0000808[0-9]d*sv*sd*bc02sc00i*", "intel_any"),
+        ("pci:v*d*sv*sd*bc02sc00i*", "any_ethernet"),
+        ("pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00", "exact"),
+        ("pci:v000015B3d00001017sv*sd*bc*sc*i*", "mlx5_core"),
+        ("pci:v00008086d0000100Esv*sd*bc*sc*i*", "e1000e"),  # a module listed twice
+    ]
+    for modalias in (
+        "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00",
+        "pci:v00008086d000010FFsv00001AF4sd00001100bc03sc00i00",
+        "pci:v000015B3d00001017sv000015B3sd00000001bc02sc00i00",
+    ):
+        expected = []
+        for pattern, module in aliases:
+            if module not in expected and fnmatch.fnmatchcase(modalias, pattern):
+                expected.append(module)
+        assert F.match_modules(modalias, aliases) == expected
+    assert F.match_modules("pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00", aliases) == [
+        "e1000e",
+        "e1000",
+        "intel_any",
+        "any_ethernet",
+        "exact",
+    ]

@@ -268,13 +268,25 @@ def parse_modules_alias(text):
     return aliases
 
 
+def _literal_prefix(pattern):
+    """What every string a glob pattern matches starts with (up to its first ``*``, ``?``, ``[``)."""
+    for index, char in enumerate(pattern):
+        if char in "*?[":
+            return pattern[:index]
+    return pattern
+
+
 def match_modules(modalias, aliases):
-    """The kernel modules whose alias patterns match a device's modalias (as ``lspci -k`` shows)."""
+    """The kernel modules whose alias patterns match a device's modalias (as ``lspci -k`` shows).
+    A pattern is compiled only when its literal prefix (``pci:v00008086d...``) fits: a kernel has
+    some 10,000 PCI aliases, and compiling each one costs seconds on a slow CPU."""
     found = []
     if not modalias:
         return found
     for pattern, module in aliases:
-        if module not in found and fnmatch.fnmatchcase(modalias, pattern):
+        if module in found or not modalias.startswith(_literal_prefix(pattern)):
+            continue
+        if fnmatch.fnmatchcase(modalias, pattern):
             found.append(module)
     return found
 
