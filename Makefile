@@ -87,7 +87,7 @@ unit:
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 integration:
-	$(BIN)/pytest -q -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
 
 # The lab image (about 7 min cold: mmdebstrap on this machine, no VM) is built in the background
 # while the tiers before the lab run; `lab-image-wait` then waits for it (and fails with its log).
