@@ -324,3 +324,15 @@ def test_a_fresh_plan_that_meets_a_differing_object_is_planned_again_from_a_read
     services = {(s["protocol"], s["port"]): s for s in live()["services"]}
     assert services[("udp", 53)]["scheduler"] == "wlc"
     assert "replayed 2 address(es)" in out
+
+
+def test_a_worker_out_of_memory_during_a_fresh_replay_is_named(emulator, tmp_path):
+    """Planned blind, the LIP's add reaches the master and exits 0 while the worker fails (out of
+    hugepage memory): the read-back's worker check names it, as in a planned-from-a-read replay,
+    and the replay is not retried from a read that cannot see it."""
+    state = write_state(tmp_path / "state")
+    emulator("fault", "worker-nomem")
+    rc, out, err = replay(state)
+    assert rc == 1, (out, err)
+    assert "192.168.229.204" in err and "worker" in err, err
+    assert "replayed" not in out
