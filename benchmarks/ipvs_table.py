@@ -42,10 +42,26 @@ REPO = os.path.dirname(HERE)
 EMULATOR_BIN = os.path.join(REPO, "tests", "emulator", "bin")
 DEFAULT_PORTS = os.path.join(REPO, "tests", "emulator", "ports-seed001.json")
 COLLECTIONS = os.path.join(REPO, "build", "collections")
+
+
+def ensure_collection_link():
+    """build/collections/ansible_collections/dpvs/cluster -> this repository (make setup makes it)."""
+    link = os.path.join(COLLECTIONS, "ansible_collections", "dpvs", "cluster")
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if not os.path.islink(link):
+        with contextlib.suppress(FileExistsError):
+            os.symlink(REPO, link)
+
+
 # the collection's runner (it imports nothing of Ansible) reads the table back, with its retry of
 # DPVS's transient read error
-sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
-from _runner import CommandError, Runner, subprocess_run_command  # noqa: E402
+ensure_collection_link()
+sys.path.insert(0, COLLECTIONS)
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import (  # noqa: E402
+    CommandError,
+    Runner,
+    subprocess_run_command,
+)
 
 # "TCP  10.0.96.1:80 rr"
 SERVICE_LINE_RE = re.compile(r"^(TCP|UDP|SCTP)\s+\S+:\d+ ")
@@ -190,14 +206,6 @@ def ansible_playbook_bin(args):
     if not found:
         sys.exit("ansible-playbook not found (pass --ansible-playbook)")
     return found
-
-
-def ensure_collection_link():
-    link = os.path.join(COLLECTIONS, "ansible_collections", "dpvs", "cluster")
-    os.makedirs(os.path.dirname(link), exist_ok=True)
-    if not os.path.islink(link):
-        with contextlib.suppress(FileExistsError):
-            os.symlink(REPO, link)
 
 
 def play(target, args, playbook, variables):
