@@ -9,7 +9,10 @@ A table of N services x M real servers (FullNAT, with ports) + K local addresses
 3. the same module run again (nothing to do: read, compare, report no change);
 4. an ``ansible.builtin.command`` loop, one task item per rule: measured on a sample of S
    rules and EXTRAPOLATED to the whole table (it is too slow to run in full);
-5. a shell loop that starts one ``ipvsadm`` process per rule.
+5. a shell loop that starts one ``ipvsadm`` process per rule;
+6. ``profile`` (not in the default set): the module alone, no ansible-playbook, on the loaded
+   table (a no-op), under cProfile: its wall time, its peak RSS and the functions it spends
+   its time in, by cumulative and by own time (``--profile-top`` of each).
 
 Each method starts from an empty table and its result is read back (``ipvsadm -ln``/``-G``)
 and checked, so a fast wrong answer cannot win.
@@ -364,6 +367,53 @@ def bench_shell_loop(target, table, lines, expected, sample):
     return Row("shell loop, one ipvsadm per rule", seconds, len(lines), "", check_table(target, expected))
 
 
+PROFILED = r"""
+import cProfile, pstats, resource, runpy, sys
+module, args_file, top = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sys.argv = [module, args_file]
+profiler = cProfile.Profile()
+try:
+    profiler.runcall(runpy.run_path, module, run_name="__main__")
+except SystemExit:
+    pass
+stats = pstats.Stats(profiler, stream=sys.stderr)
+stats.sort_stats("cumulative").print_stats(top)
+stats.sort_stats("tottime").print_stats(top)
+sys.stderr.write("maxrss_kb=%d\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_profile(target, args, table, lines, expected):
+    """The module alone on the loaded table (no-op), under cProfile, with its peak RSS."""
+    target.reset(table)
+    target.run([target.ipvsadm, "-R"], stdin="\n".join(lines) + "\n")
+    params = {"services": table, "flavor": args.flavor, "batch_threshold": args.batch_threshold}
+    params.update(ipvsadm_path=target.ipvsadm, dpip_path=target.dpip)
+    if target.ipc_file:
+        params["ipc_file"] = target.ipc_file
+    args_file = os.path.join(target.workdir, "module-args.json")
+    with open(args_file, "w") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": params}, handle)
+    module = os.path.join(REPO, "plugins", "modules", "ipvsadm.py")
+    env = dict(target.env, PYTHONPATH=COLLECTIONS)
+    argv = [sys.executable, "-c", PROFILED, module, args_file, str(args.profile_top)]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    result = json.loads(proc.stdout or "{}")
+    rss = re.search(r"maxrss_kb=(\d+)", proc.stderr)
+    if result.get("failed") or rss is None:
+        sys.exit(f"the profiled module failed: {result.get('msg') or proc.stderr[-2000:]}")
+    print(proc.stderr[: rss.start()])
+    return Row(
+        "module alone, no-op, under cProfile",
+        seconds,
+        len(lines),
+        f"peak RSS {int(rss.group(1)) / 1024:.0f} MB; changed={result.get('changed')}",
+        "ok" if result.get("changed") is False else "CHANGED on a loaded table",
+    )
+
+
 def print_table(rows, args, lines, target):
     what = "emulator" if target.emulated else f"{target.ipvsadm}"
     print(
@@ -398,8 +448,9 @@ def main(argv=None):
     parser.add_argument(
         "--methods",
         default="restore,module,command,shell",
-        help="comma-separated subset of restore,module,command,shell",
+        help="comma-separated subset of restore,module,command,shell,profile (default: all but profile)",
     )
+    parser.add_argument("--profile-top", type=int, default=15, help="functions the profile prints (default 15)")
     parser.add_argument("--allow-flush", action="store_true", help="needed against a real DPVS/IPVS (flushes it!)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -425,6 +476,8 @@ def main(argv=None):
                 rows.append(bench_command_loop(target, args, table, lines))
             if "shell" in methods:
                 rows.append(bench_shell_loop(target, table, lines, expected, args.shell_sample))
+            if "profile" in methods:
+                rows.append(bench_profile(target, args, table, lines, expected))
             target.reset(table)
         finally:
             target.stop()
