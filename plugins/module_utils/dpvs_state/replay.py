@@ -157,11 +157,12 @@ def replay_dpip(kind, params, runner, dpip, report, assume_fresh=False):
         if key(entry) not in planned:
             report.applied.append(_dpip_line(table.rules().add_argv(dpip, entry)) + " (already there)")
     still = {key(action.item) for action in table.remaining}
+    still_argv = {tuple(action.argv) for action in table.last_plan if key(action.item) in still}
     for entry in commands:
         line = _dpip_line(entry["cmd"])
         if entry["rc"] == 0:
             report.applied.append(line)
-        elif any(key(action.item) in still and action.argv == entry["cmd"] for action in table.last_plan):
+        elif tuple(entry["cmd"]) in still_argv:
             report.problems.append(f"{line}: exit {entry['rc']}: {entry['stderr'].strip()}")
         else:
             report.applied.append(line + " (already there)")
@@ -238,11 +239,13 @@ def replay_rules(rules, runner, ipvsadm, report):
 
 def _guarded(step, report, *args, **options):
     """Run one table's replay; an error that stops it (a read that fails, DPVS gone, output
-    the parsers do not know) is a problem, and the next table still runs."""
+    the parsers do not know) is a problem, and the next table still runs. Returns what the
+    step returns (None after an error)."""
     try:
-        step(*args, report, **options)
+        return step(*args, report, **options)
     except TABLE_ERRORS as exc:
         report.problems.append(getattr(exc, "msg", None) or str(exc))
+        return None
 
 
 def replay(state, runner, binaries):
@@ -252,22 +255,15 @@ def replay(state, runner, binaries):
     first (:func:`_converge_replay`), which saves most of the commands on the way back to
     serving after a crash."""
     report = Report()
-    fresh = []
-    _guarded(_replay_addresses, report, state["addresses"], runner, binaries["dpip"], fresh)
-    _guarded(replay_dpip, report, "routes", state["routes"], runner, binaries["dpip"], assume_fresh=bool(fresh))
+    addresses = _guarded(replay_dpip, report, "addresses", state["addresses"], runner, binaries["dpip"])
+    fresh = addresses is not None and addresses.before is not None and _dpip_state.is_fresh(addresses.before)
+    _guarded(replay_dpip, report, "routes", state["routes"], runner, binaries["dpip"], assume_fresh=fresh)
     if state["services"] is not None:
         services = state["services"], state["validated"], runner, binaries
-        _guarded(replay_services, report, *services, assume_fresh=bool(fresh))
+        _guarded(replay_services, report, *services, assume_fresh=fresh)
     else:
         _guarded(replay_rules, report, state["rules"], runner, binaries["ipvsadm"])
     return report
-
-
-def _replay_addresses(params, runner, dpip, fresh, report):
-    """The address table, read as usual; ``fresh`` gets an entry when DPVS had none of its own."""
-    table = replay_dpip("addresses", params, runner, dpip, report)
-    if table is not None and table.before is not None and _dpip_state.is_fresh(table.before):
-        fresh.append(True)
 
 
 def _summary(state, state_dir):
