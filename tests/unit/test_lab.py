@@ -116,3 +116,59 @@ def test_recipe_hash_follows_the_recipe(monkeypatch, tmp_path):
     assert first != lab.image_dir("ssh-ed25519 BBBB lab")
     monkeypatch.setenv("DPVS_LAB_MIRROR", "http://mirror.example/debian")
     assert first != lab.image_dir("ssh-ed25519 AAAA lab")
+
+
+class _Boots:
+    """VMs whose sshd answers only from a given boot on (0: never); restart() counts the boots."""
+
+    def __init__(self, monkeypatch, tmp_path, answers_from, restartable=True):
+        monkeypatch.setenv("DPVS_LAB_DIR", str(tmp_path))
+        monkeypatch.setattr(lab, "POLL_SECONDS", 0.001)
+        monkeypatch.setattr(lab, "read_pid", lambda name: 4242)
+        monkeypatch.setattr(lab, "ssh_banner", lambda port: self.answers(port))
+        self.answers_from, self.restartable = answers_from, restartable
+        self.boots = {name: 1 for name in answers_from}
+        self.ports = {name: 2221 + i for i, name in enumerate(answers_from)}
+        for name in answers_from:
+            os.makedirs(lab.vm_paths(name)["dir"])
+            with open(lab.vm_paths(name)["console"], "w", encoding="utf-8") as handle:
+                handle.write(f"{name}: Loading initial ramdisk ...\n")
+
+    def answers(self, port):
+        name = next(n for n, p in self.ports.items() if p == port)
+        return 0 < self.answers_from[name] <= self.boots[name]
+
+    def restart(self, name):
+        if not self.restartable:
+            return False
+        self.boots[name] += 1
+        return True
+
+    def wait(self, attempts=2):
+        return lab.wait_for_ssh(list(self.answers_from), self.ports, self.restart, (0.05, attempts))
+
+
+def test_a_vm_that_hangs_in_boot_is_started_again_once(monkeypatch, tmp_path, capsys):
+    boots = _Boots(monkeypatch, tmp_path, {"lb1": 1, "rs1": 2})
+    ready = boots.wait()
+    assert sorted(ready) == ["lb1", "rs1"]
+    assert boots.boots == {"lb1": 1, "rs1": 2}
+    err = capsys.readouterr().err
+    assert "rs1: no sshd after 0.05 s, started it again" in err
+    assert "rs1 sshd answers on 127.0.0.1:2222 after 0 s, boot 2" in err
+    with open(os.path.join(tmp_path, "run", "rs1-boot-1.log"), encoding="utf-8") as handle:
+        assert "Loading initial ramdisk" in handle.read()
+
+
+def test_a_vm_that_never_boots_fails_after_its_boots_with_its_console(monkeypatch, tmp_path):
+    boots = _Boots(monkeypatch, tmp_path, {"lb1": 1, "rs1": 0})
+    with pytest.raises(lab.LabError, match=r"no sshd on rs1 after 2 boot\(s\)[\s\S]*rs1: Loading initial ramdisk"):
+        boots.wait()
+    assert boots.boots["rs1"] == 2
+
+
+def test_a_vm_up_did_not_start_is_never_restarted(monkeypatch, tmp_path):
+    boots = _Boots(monkeypatch, tmp_path, {"rs1": 2}, restartable=False)
+    with pytest.raises(lab.LabError, match=r"no sshd on rs1 after 1 boot\(s\)"):
+        boots.wait()
+    assert boots.boots["rs1"] == 1

@@ -21,12 +21,13 @@ host_vars file has a ``lab_vm`` mapping; docs/lab.md describes it. Big files liv
 
 Other settings: DPVS_LAB_ACCEL (auto | tcg | kvm; auto boots a KVM probe VM once per image and
 host kernel and uses KVM only if it reaches sshd), DPVS_LAB_MIRROR (Debian mirror),
-DPVS_LAB_BOOT_TIMEOUT (seconds to wait for every sshd, default 600), DPVS_LAB_KVM_PROBE_TIMEOUT
-(default 30).
+DPVS_LAB_BOOT_TIMEOUT (seconds one boot may take to reach sshd, default 300), DPVS_LAB_BOOT_ATTEMPTS
+(boots per VM before up fails, default 2), DPVS_LAB_KVM_PROBE_TIMEOUT (default 30).
 """
 
 import argparse
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -53,6 +54,7 @@ APT_PACKAGES = ("qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client",
 NIC_MODELS = {"virtio": "virtio-net-pci", "e1000e": "e1000e", "vmxnet3": "vmxnet3"}
 MGMT_SLOT = 3  # the management NIC is 0000:00:03.0 on every VM (enp0s3 on q35, ens3 on pc)
 DISK_SLOT = 2
+POLL_SECONDS = 1.0  # how often `up` looks for the VMs' sshd banners
 PXB_FIRST_SLOT = 0x10  # expander bridges (one per NUMA-placed NIC) take slots 0x10, 0x11, ...
 
 # 0000:00:04.0
@@ -458,23 +460,61 @@ def console_tail(name, lines=15):
         return "(no console log)"
 
 
-def wait_for_ssh(names, ports, timeout):
-    """Wait until every VM's sshd sends its banner; return {name: seconds}."""
+def boot_settings():
+    """(seconds one boot may take, boots per VM): a boot that outlives the first is started again."""
+    attempt = float(os.environ.get("DPVS_LAB_BOOT_TIMEOUT", "300"))
+    attempts = int(os.environ.get("DPVS_LAB_BOOT_ATTEMPTS", "2"))
+    if attempt <= 0 or attempts < 1:
+        raise LabError(f"DPVS_LAB_BOOT_TIMEOUT={attempt:g} / DPVS_LAB_BOOT_ATTEMPTS={attempts}: must be > 0 and >= 1")
+    return attempt, attempts
+
+
+def save_failed_console(name, attempt):
+    """Keep the console of a boot that never reached sshd (run/<vm>-boot-<n>.log) before the restart drops it."""
+    kept = os.path.join(paths()["run"], f"{name}-boot-{attempt}.log")
+    with contextlib.suppress(OSError):
+        shutil.copyfile(vm_paths(name)["console"], kept)
+    return kept
+
+
+def boot_again(name, boot, restart, settings):
+    """A VM past one boot's time: keep its console, start it again, or fail when it may not be."""
+    attempt_timeout, attempts = settings
+    tail = console_tail(name)
+    kept = save_failed_console(name, boot["boot"])
+    if boot["boot"] >= attempts or not restart(name):
+        raise LabError(
+            f"up: no sshd on {name} after {boot['boot']} boot(s) of {attempt_timeout:g} s "
+            f"(console kept in {kept}):\n{tail}"
+        )
+    log(f"up: {name}: no sshd after {attempt_timeout:g} s, started it again (console kept in {kept}):\n{tail}")
+    boot.update(since=time.monotonic(), boot=boot["boot"] + 1)
+
+
+def wait_for_ssh(names, ports, restart, settings):
+    """Wait until every VM's sshd sends its banner; return {name: seconds since the wait began}.
+
+    A VM whose sshd does not answer within one boot's time is stopped and started again with a
+    fresh disk (restart(name)), up to the number of boots allowed: a guest that hangs early in boot
+    under qemu's emulation is rare, but it used to cost a whole CI run.
+    """
     start = time.monotonic()
-    pending, ready = list(names), {}
+    pending = {name: {"since": start, "boot": 1} for name in names}
+    ready = {}
     while pending:
-        for name in list(pending):
+        for name, boot in list(pending.items()):
             if read_pid(name) is None:
                 raise LabError(f"{name}: qemu exited while booting; console:\n{console_tail(name)}")
             if ssh_banner(ports[name]):
                 ready[name] = time.monotonic() - start
-                pending.remove(name)
-                log(f"up: {name} sshd answers on 127.0.0.1:{ports[name]} after {ready[name]:.0f} s")
-        if pending and time.monotonic() - start > timeout:
-            tails = "\n".join(f"--- {name}\n{console_tail(name)}" for name in pending)
-            raise LabError(f"up: no sshd after {timeout} s on {', '.join(pending)}; consoles:\n{tails}")
+                del pending[name]
+                log(
+                    f"up: {name} sshd answers on 127.0.0.1:{ports[name]} after {ready[name]:.0f} s, boot {boot['boot']}"
+                )
+            elif time.monotonic() - boot["since"] > settings[0]:
+                boot_again(name, boot, restart, settings)
         if pending:
-            time.sleep(1)
+            time.sleep(POLL_SECONDS)
     return ready
 
 
@@ -575,6 +615,7 @@ def selected(vms, names):
 
 def cmd_up(args):
     start = time.monotonic()
+    settings = boot_settings()
     vms = load_topology()
     names = selected(vms, args.vms)
     build_image(force=False)
@@ -591,12 +632,21 @@ def cmd_up(args):
             to_start.append(name)
     started = []
     for name in to_start:
+        for stale in glob.glob(os.path.join(paths()["run"], f"{name}-boot-*.log")):
+            os.unlink(stale)  # the consoles of an earlier `up`'s failed boots
         start_vm(name, vms[name], image, accel, peers)
         started.append(name)
     log(f"up: started {', '.join(started) or 'nothing'} with {accel}")
-    wait_for_ssh(
-        names, {name: vms[name]["ssh_port"] for name in names}, float(os.environ.get("DPVS_LAB_BOOT_TIMEOUT", "600"))
-    )
+
+    def restart(name):
+        """Start a VM of this call again; one that already ran before `up` is the user's, left alone."""
+        if name not in started:
+            return False
+        stop_vm(name)
+        start_vm(name, vms[name], image, accel, peers)
+        return True
+
+    wait_for_ssh(names, {name: vms[name]["ssh_port"] for name in names}, restart, settings)
     log(f"up: {len(names)} VM(s) answer SSH, {time.monotonic() - start:.0f} s in all")
     return 0
 
