@@ -387,7 +387,12 @@ def bench_profile(target, args, table, lines, expected):
     """The module alone on the loaded table (no-op), under cProfile, with its peak RSS."""
     target.reset(table)
     target.run([target.ipvsadm, "-R"], stdin="\n".join(lines) + "\n")
-    params = {"services": table, "flavor": args.flavor, "batch_threshold": args.batch_threshold}
+    params = {
+        "services": table,
+        "flavor": args.flavor,
+        "batch_threshold": args.batch_threshold,
+        "return_services": False,
+    }
     params.update(ipvsadm_path=target.ipvsadm, dpip_path=target.dpip)
     if target.ipc_file:
         params["ipc_file"] = target.ipc_file

@@ -251,6 +251,13 @@ options:
         the device of a live laddr being removed and to put back shared local addresses.
     type: str
     default: dpip
+  return_services:
+    description:
+      - Return the live table as RV(services). At 10,000 services that list is most of the result Ansible
+        copies, checks for secrets and sends to the controller; turn it off when nothing reads it (the
+        C(dpvs_services) and C(kernel_forwarder) roles do; M(dpvs.cluster.dpvs_info) reads the table on its own).
+    type: bool
+    default: true
   plan_fresh_when_down:
     description:
       - Only in check mode - when DPVS does not answer (no control socket, or a stale one), plan against the
@@ -387,7 +394,7 @@ services:
     - The live services after the run (in check mode, the services the plan leads to), in the shape of
       C(ipvsadm -ln) (C(protocol), C(vip), C(port), C(fwmark), C(match), C(family), C(scheduler), C(flags),
       C(real_servers)) plus C(laddrs) from C(ipvsadm -G) (V(null) on the kernel flavour).
-  returned: success
+  returned: success and O(return_services) is true
   type: list
   elements: dict
   sample:
@@ -551,6 +558,7 @@ ARGUMENT_SPEC = dict(
     batch_threshold=dict(type="int", default=20),
     manage_laddr_addresses=dict(type="bool", default=True),
     plan_fresh_when_down=dict(type="bool", default=False),
+    return_services=dict(type="bool", default=True),
     ipc_file=dict(type="path"),
     dpip_path=dict(type="str", default="dpip"),
     ipvsadm_path=dict(type="str", default="ipvsadm"),

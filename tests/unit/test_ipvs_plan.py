@@ -521,6 +521,15 @@ def web(**changes):
 # ----------------------------------------------------------------------------- planner
 
 
+def test_return_services_false_leaves_the_table_out_of_the_result():
+    fake = FakeIPVS()
+    quiet = run(fake, services=[web()], return_services=False)
+    assert quiet["changed"] is True and "services" not in quiet and quiet["flavor"] == "dpvs"
+    again = run(fake, services=[web()], return_services=False)
+    assert again["changed"] is False and "services" not in again
+    assert [s["vip"] for s in run(fake, services=[web()])["services"]] == ["10.0.96.204"]
+
+
 def test_cold_start_then_idempotent():
     fake = FakeIPVS()
     first = run(fake, services=[web()])

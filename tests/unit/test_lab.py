@@ -125,7 +125,7 @@ class _Boots:
         monkeypatch.setenv("DPVS_LAB_DIR", str(tmp_path))
         monkeypatch.setattr(lab, "POLL_SECONDS", 0.001)
         monkeypatch.setattr(lab, "read_pid", lambda name: 4242)
-        monkeypatch.setattr(lab, "ssh_banner", lambda port: self.answers(port))
+        monkeypatch.setattr(lab, "ssh_banner", self.answers)
         self.answers_from, self.restartable = answers_from, restartable
         self.boots = {name: 1 for name in answers_from}
         self.ports = {name: 2221 + i for i, name in enumerate(answers_from)}

@@ -10,6 +10,21 @@ __metaclass__ = type
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors import FAMILY, report
 
+# A state module's result echoes its arguments (``invocation.module_args``); Ansible then walks
+# the whole result for no_log values. At 10,000 services that echo was a third of a no-op run's
+# time (exit_json 6.2 of 18.4 s). Lists longer than this are echoed as their length.
+ECHO_MAX_ITEMS = 100
+
+
+def invocation(params):
+    """``invocation`` for exit_json/fail_json: the arguments, with long lists told by their length."""
+    echoed = {}
+    for name, value in params.items():
+        if isinstance(value, list) and len(value) > ECHO_MAX_ITEMS:
+            value = f"({len(value)} entries, not echoed)"
+        echoed[name] = value
+    return {"module_args": echoed}
+
 
 def run_module(module, validate, run, parsers=()):
     """``validate(params)`` runs first (even before a binary is looked up); then
@@ -22,7 +37,7 @@ def run_module(module, validate, run, parsers=()):
         validated = validate(module.params)
         result = run(validated)
     except caught as err:
-        module.fail_json(**report(err, names, parsers))
+        module.fail_json(invocation=invocation(module.params), **report(err, names, parsers))
     for warning in result.pop("warnings", []):
         module.warn(warning)
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation(module.params), **result)

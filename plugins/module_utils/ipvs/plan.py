@@ -1010,7 +1010,10 @@ class IpvsTable(core.Table):
         return NotConvergedError(msg, problems, commands, batch_errors=self.batch_errors)
 
     def report(self, after, plan):
-        return {"flavor": self.flavor, "drained": self.drained, "services": self.services}
+        result = {"flavor": self.flavor, "drained": self.drained}
+        if self.params.get("return_services", True):
+            result["services"] = self.services
+        return result
 
     def render(self, state):
         return M.render_table(state, self.flavor)
