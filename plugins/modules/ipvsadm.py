@@ -50,6 +50,17 @@ options:
     type: str
     choices: [auto, dpvs, kernel]
     default: auto
+  services_file:
+    description:
+      - A JSON file on the managed host with the virtual services to manage, instead of O(services) (giving
+        both is an error). It holds the list O(services) takes, or a C(services.json) state document as the
+        C(dpvs_services) role persists it (an object with C(format) 1, C(kind) V(services) and the list as
+        C(entries)).
+      - For big tables - at 10,000 services the O(services) option itself costs seconds (templating it on the
+        controller, sending it, and the validation of its suboptions). The entries are checked as O(services)
+        is - an unknown key is an error naming it (C(services[3].real_servers[0].wieght)), every value goes
+        through the same checks.
+    type: path
   services:
     description:
       - The virtual services to manage.
@@ -499,6 +510,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import services_file
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs.plan import run_module
 
 ARGUMENT_SPEC = dict(
@@ -559,6 +571,7 @@ ARGUMENT_SPEC = dict(
     manage_laddr_addresses=dict(type="bool", default=True),
     plan_fresh_when_down=dict(type="bool", default=False),
     return_services=dict(type="bool", default=True),
+    services_file=dict(type="path"),
     ipc_file=dict(type="path"),
     dpip_path=dict(type="str", default="dpip"),
     ipvsadm_path=dict(type="str", default="ipvsadm"),
@@ -567,7 +580,7 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    run_module(module)
+    run_module(module, prepare=services_file.with_file)
 
 
 if __name__ == "__main__":

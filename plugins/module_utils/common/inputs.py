@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import functools
 import ipaddress
 import re
@@ -22,6 +23,24 @@ PCI_RE = re.compile(
     r"^(?:(?P<domain>[0-9a-fA-F]{4}):)?(?P<bus>[0-9a-fA-F]{2}):(?P<dev>[0-1][0-9a-fA-F])\.(?P<fn>[0-7])$"
 )
 DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
+
+
+# how close a name must be to a declared one to be taken for a typo of it (difflib ratio): strict
+# for host variables (any name may be the user's own), looser for a key among a dozen known ones
+CUTOFF = 0.8
+KEY_CUTOFF = 0.6
+
+
+def closest(name, known, cutoff=CUTOFF):
+    """The known name closest to ``name`` (difflib), or None."""
+    found = difflib.get_close_matches(name, sorted(known), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def did_you_mean(name, known):
+    """The hint for an unknown key: the closest known one, or the list of them."""
+    best = closest(name, known, KEY_CUTOFF)
+    return f"did you mean {best}?" if best else "known: " + ", ".join(sorted(known))
 
 
 class InputError(Exception):

@@ -16,27 +16,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import difflib
-
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, message
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
+    InputError,
+    closest,
+    did_you_mean,
+    message,
+)
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpip import state as _dpip_state
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as _ipvs_model
-
-# how close a name must be to a declared one to be taken for a typo of it (difflib ratio): strict
-# for host variables (any name may be the user's own), looser for a key among a dozen known ones
-CUTOFF = 0.8
-KEY_CUTOFF = 0.6
-
-
-def closest(name, known, cutoff=CUTOFF):
-    """The known name closest to ``name`` (difflib), or None."""
-    found = difflib.get_close_matches(name, sorted(known), n=1, cutoff=cutoff)
-    return found[0] if found else None
-
-
-def _did_you_mean(name, known):
-    best = closest(name, known, KEY_CUTOFF)
-    return f"did you mean {best}?" if best else "known: " + ", ".join(sorted(known))
 
 
 def unknown_keys(value, options, path):
@@ -52,7 +39,7 @@ def unknown_keys(value, options, path):
             continue
         for key in sorted(item, key=str):
             if key not in options:
-                problems.append(f"{where}.{key}: unknown key ({_did_you_mean(str(key), options)})")
+                problems.append(f"{where}.{key}: unknown key ({did_you_mean(str(key), options)})")
                 continue
             sub = options[key].get("options")
             if sub and item[key] is not None:

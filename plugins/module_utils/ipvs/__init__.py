@@ -7,5 +7,7 @@
 - ``model``: the canonical desired and live table, normalisation, ``ipvsadm`` argv rendering;
 - ``plan``: the planner (live + desired -> ordered actions), execution units (``-R`` batches),
   apply with drains, and :class:`IpvsTable`, the table the converge core runs; ``run_module()``
-  is the ``ipvsadm`` module's body.
+  is the ``ipvsadm`` module's body;
+- ``services_file``: the desired table read from a JSON file on the host (``services_file``),
+  its keys and types checked against the ``services`` option's own argument spec.
 """

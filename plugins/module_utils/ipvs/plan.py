@@ -1033,9 +1033,12 @@ def run(
     return core.converge(table, check_mode, want_diff, fresh_when_down=core.fresh_option(params))
 
 
-def run_module(module, sleep=time.sleep, clock=time.monotonic):
+def run_module(module, sleep=time.sleep, clock=time.monotonic, prepare=None):
     """Entry point of plugins/modules/ipvsadm.py: validate (before the binaries are looked up),
-    converge, and report every error through the converge edge."""
+    converge, and report every error through the converge edge. ``prepare(params, options)``
+    returns the parameters to use (the module passes ``services_file.with_file``; it is not
+    imported here, since the host tool's replay imports this file with the standard library
+    alone and services_file uses Ansible's type checkers)."""
     params = module.params
 
     runner = Runner.for_module(module, ipc_file=params.get("ipc_file"))
@@ -1044,9 +1047,17 @@ def run_module(module, sleep=time.sleep, clock=time.monotonic):
         absent_is_down = module.check_mode and core.fresh_option(params) and params.get("flavor") != "kernel"
         return find_tool(module, runner, params.get(option) or default, absent_is_down)
 
+    loaded = {}
+
+    def validate(raw):
+        if prepare is not None:
+            raw = prepare(raw, module.argument_spec["services"]["options"])
+        loaded.update(raw)
+        return validate_params(loaded)
+
     def converge(validated):
         return run(
-            params, runner, get_bin, module.check_mode, module._diff, sleep=sleep, clock=clock, validated=validated
+            loaded, runner, get_bin, module.check_mode, module._diff, sleep=sleep, clock=clock, validated=validated
         )
 
-    edge.run_module(module, validate_params, converge, parsers=((ParseError, ""), (DpipParseError, "")))
+    edge.run_module(module, validate, converge, parsers=((ParseError, ""), (DpipParseError, "")))
