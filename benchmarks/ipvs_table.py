@@ -300,9 +300,20 @@ def own(durations, task):
     return durations[task] - durations["Baseline, a module that does nothing"]
 
 
+def table_input(target, args, table, prefix=""):
+    """How the module gets the table: the ``services`` option, or with ``--services-file`` a
+    JSON file it reads itself (``services_file``)."""
+    if not args.services_file:
+        return {f"{prefix}services": table}
+    path = os.path.join(target.workdir, "services.json")
+    with open(path, "w") as handle:
+        json.dump(table, handle)
+    return {f"{prefix}services_file": path}
+
+
 def bench_module(target, args, table, lines, expected):
     target.reset(table)
-    variables = {"bench_services": table, "bench_batch_threshold": args.batch_threshold}
+    variables = {"bench_batch_threshold": args.batch_threshold, **table_input(target, args, table, "bench_")}
     wall, durations, results = play(target, args, "ipvs_table.yml", variables)
     task = "Converge the IPVS table"
     cold = results[task]
@@ -388,7 +399,7 @@ def bench_profile(target, args, table, lines, expected):
     target.reset(table)
     target.run([target.ipvsadm, "-R"], stdin="\n".join(lines) + "\n")
     params = {
-        "services": table,
+        **table_input(target, args, table),
         "flavor": args.flavor,
         "batch_threshold": args.batch_threshold,
         "return_services": False,
@@ -424,7 +435,8 @@ def print_table(rows, args, lines, target):
     print(
         f"\nIPVS table: {args.services} services x {args.real_servers} real servers"
         + ("" if args.flavor == "kernel" else f" + {args.laddrs} laddrs each")
-        + f" = {len(lines)} rules; target: {what}; batch_threshold {args.batch_threshold}\n"
+        + f" = {len(lines)} rules; target: {what}; batch_threshold {args.batch_threshold}"
+        + f"; table as {'services_file' if args.services_file else 'the services option'}\n"
     )
     header = f"{'method':<42} {'seconds':>9} {'rules/s':>9}  {'check':<8} note"
     print(header)
@@ -454,6 +466,11 @@ def main(argv=None):
         "--methods",
         default="restore,module,command,shell",
         help="comma-separated subset of restore,module,command,shell,profile (default: all but profile)",
+    )
+    parser.add_argument(
+        "--services-file",
+        action="store_true",
+        help="hand the module the table as a JSON file (services_file) instead of the services option",
     )
     parser.add_argument("--profile-top", type=int, default=15, help="functions the profile prints (default 15)")
     parser.add_argument("--allow-flush", action="store_true", help="needed against a real DPVS/IPVS (flushes it!)")
