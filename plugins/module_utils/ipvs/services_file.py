@@ -21,7 +21,7 @@ __metaclass__ = type
 
 import json
 
-from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int, check_type_str
+from ansible.module_utils.common.parameters import DEFAULT_TYPE_VALIDATORS
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import (
     InputError,
     did_you_mean,
@@ -48,16 +48,6 @@ def load(path):
     if not isinstance(data, list):
         raise InputError(OPTION, path, "must hold a list of services or a services.json state document")
     return data
-
-
-_CHECKERS = {
-    "str": check_type_str,
-    "int": check_type_int,
-    "bool": check_type_bool,
-    "float": check_type_float,
-    "path": check_type_str,
-    "raw": lambda value: value,
-}
 
 
 def check_keys(services, options):
@@ -96,7 +86,7 @@ def _value(path, value, spec):
 
 def _converted(path, value, kind):
     try:
-        return _CHECKERS[kind](value)
+        return DEFAULT_TYPE_VALIDATORS[kind](value)
     except (TypeError, ValueError) as exc:
         raise InputError(path, value, f"must be of type {kind}: {exc}") from None
 
