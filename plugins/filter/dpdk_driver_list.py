@@ -57,6 +57,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.controller.dpdk_drivers import resolve
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 
 
 def dpdk_driver_list(drivers, base=None, deps=None):
@@ -68,4 +69,4 @@ def dpdk_driver_list(drivers, base=None, deps=None):
 
 class FilterModule:
     def filters(self):
-        return {"dpdk_driver_list": dpdk_driver_list}
+        return {"dpdk_driver_list": plain_args(dpdk_driver_list)}

@@ -74,6 +74,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import client_address as _client_address
 
 
@@ -86,4 +87,4 @@ def dpvs_client_address_plan(services, hosts=None, keep_toa=None, flavor="dpvs")
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_client_address_plan": dpvs_client_address_plan}
+        return {"dpvs_client_address_plan": plain_args(dpvs_client_address_plan)}

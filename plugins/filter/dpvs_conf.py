@@ -101,6 +101,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.build import build
 
 LAYOUT_OPTIONS = (
@@ -145,4 +146,4 @@ def dpvs_conf(
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_conf": dpvs_conf}
+        return {"dpvs_conf": plain_args(dpvs_conf)}

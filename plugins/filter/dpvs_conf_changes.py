@@ -43,6 +43,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError, classify_changes
 
 
@@ -55,4 +56,4 @@ def dpvs_conf_changes(new, old):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_conf_changes": dpvs_conf_changes}
+        return {"dpvs_conf_changes": plain_args(dpvs_conf_changes)}

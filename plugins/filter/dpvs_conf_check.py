@@ -45,6 +45,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError, parse_version, validate
 
 
@@ -62,4 +63,4 @@ def dpvs_conf_check(text, strict=False, version=None):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_conf_check": dpvs_conf_check}
+        return {"dpvs_conf_check": plain_args(dpvs_conf_check)}

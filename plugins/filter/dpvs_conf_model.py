@@ -46,6 +46,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.model import conf_model
 
 
@@ -58,4 +59,4 @@ def dpvs_conf_model(layout, overrides=None, version="1.10.2"):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_conf_model": dpvs_conf_model}
+        return {"dpvs_conf_model": plain_args(dpvs_conf_model)}

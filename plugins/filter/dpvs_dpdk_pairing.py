@@ -57,6 +57,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.pairing import OVERRIDE_VAR, pair
 
 
@@ -69,4 +70,4 @@ def dpvs_dpdk_pairing(dpvs_version, dpdk_version, override_var=OVERRIDE_VAR):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_dpdk_pairing": dpvs_dpdk_pairing}
+        return {"dpvs_dpdk_pairing": plain_args(dpvs_dpdk_pairing)}

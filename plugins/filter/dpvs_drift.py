@@ -43,6 +43,9 @@ _value:
 """
 
 
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
+
+
 def _commands(command):
     argv = [str(arg) for arg in command.get("cmd") or []]
     stdin = command.get("stdin")
@@ -63,4 +66,4 @@ def dpvs_drift(result, variable):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_drift": dpvs_drift}
+        return {"dpvs_drift": plain_args(dpvs_drift)}

@@ -56,6 +56,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.host import dpvs_view, with_planned_pages
 
 
@@ -69,4 +70,4 @@ def dpvs_host_view(facts, pci=None, planned_pages=None):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_host_view": dpvs_host_view}
+        return {"dpvs_host_view": plain_args(dpvs_host_view)}

@@ -67,6 +67,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.conf import ConfError
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.memory import compare, estimate, estimate_model
 
@@ -87,4 +88,4 @@ def dpvs_hugepages(conf, layout, lip_count=0, host=None, margin=0.1, service_cou
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_hugepages": dpvs_hugepages}
+        return {"dpvs_hugepages": plain_args(dpvs_hugepages)}

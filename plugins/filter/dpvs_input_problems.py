@@ -55,6 +55,7 @@ _value:
   elements: str
 """
 
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.controller.role_inputs import list_problems
 from ansible_collections.dpvs.cluster.plugins.modules.dpip_addr import ARGUMENT_SPEC as ADDR_SPEC
 from ansible_collections.dpvs.cluster.plugins.modules.dpip_route import ARGUMENT_SPEC as ROUTE_SPEC
@@ -77,4 +78,4 @@ def dpvs_input_problems(value, kind, variable, flavor="auto"):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_input_problems": dpvs_input_problems}
+        return {"dpvs_input_problems": plain_args(dpvs_input_problems)}

@@ -41,6 +41,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import ipvsadm_rules
 
 
@@ -54,4 +55,4 @@ def dpvs_ipvsadm_rules(services):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_ipvsadm_rules": dpvs_ipvsadm_rules}
+        return {"dpvs_ipvsadm_rules": plain_args(dpvs_ipvsadm_rules)}

@@ -89,6 +89,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import layout
 
 
@@ -102,4 +103,4 @@ def dpvs_layout(nics, host, *args, **kwargs):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_layout": dpvs_layout}
+        return {"dpvs_layout": plain_args(dpvs_layout)}

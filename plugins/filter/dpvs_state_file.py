@@ -49,6 +49,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import KINDS, state_document
 
 
@@ -63,4 +64,4 @@ def dpvs_state_file(items, kind):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_state_file": dpvs_state_file}
+        return {"dpvs_state_file": plain_args(dpvs_state_file)}

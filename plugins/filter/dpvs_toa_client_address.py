@@ -71,6 +71,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import client_address as _client_address
 
 
@@ -91,4 +92,4 @@ def dpvs_toa_client_address(setting, host, kernel, threshold=None, listeners=Non
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_toa_client_address": dpvs_toa_client_address}
+        return {"dpvs_toa_client_address": plain_args(dpvs_toa_client_address)}

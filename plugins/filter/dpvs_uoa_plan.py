@@ -71,6 +71,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import uoa as _uoa
 
 
@@ -89,4 +90,7 @@ def dpvs_uoa_address_problems(value, name="toa_addresses"):
 
 class FilterModule:
     def filters(self):
-        return {"dpvs_uoa_plan": dpvs_uoa_plan, "dpvs_uoa_address_problems": dpvs_uoa_address_problems}
+        return {
+            "dpvs_uoa_plan": plain_args(dpvs_uoa_plan),
+            "dpvs_uoa_address_problems": plain_args(dpvs_uoa_address_problems),
+        }

@@ -57,6 +57,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import vip_traffic
 
 
@@ -74,6 +75,6 @@ def dpvs_verify_traffic_report(traffic_plan, probes, dpvs=None, realservers=None
 class FilterModule:
     def filters(self):
         return {
-            "dpvs_verify_traffic_plan": dpvs_verify_traffic_plan,
-            "dpvs_verify_traffic_report": dpvs_verify_traffic_report,
+            "dpvs_verify_traffic_plan": plain_args(dpvs_verify_traffic_plan),
+            "dpvs_verify_traffic_report": plain_args(dpvs_verify_traffic_report),
         }

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.kernel import forwarder as _kforward
 from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.iptables_save import SaveFormatError, tagged_rules
 
@@ -83,10 +84,10 @@ def kernel_forwarder_ipvs_services(forwards, address, scheduler="sh"):
 class FilterModule:
     def filters(self):
         return {
-            "kernel_forwarder_problems": kernel_forwarder_problems,
-            "kernel_forwarder_rules": kernel_forwarder_rules,
-            "kernel_forwarder_plan": kernel_forwarder_plan,
-            "kernel_forwarder_rule_text": kernel_forwarder_rule_text,
-            "kernel_forwarder_conntrack": kernel_forwarder_conntrack,
-            "kernel_forwarder_ipvs_services": kernel_forwarder_ipvs_services,
+            "kernel_forwarder_problems": plain_args(kernel_forwarder_problems),
+            "kernel_forwarder_rules": plain_args(kernel_forwarder_rules),
+            "kernel_forwarder_plan": plain_args(kernel_forwarder_plan),
+            "kernel_forwarder_rule_text": plain_args(kernel_forwarder_rule_text),
+            "kernel_forwarder_conntrack": plain_args(kernel_forwarder_conntrack),
+            "kernel_forwarder_ipvs_services": plain_args(kernel_forwarder_ipvs_services),
         }

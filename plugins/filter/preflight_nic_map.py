@@ -42,6 +42,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.host.preflight import nic_map
 
 
@@ -54,4 +55,4 @@ def preflight_nic_map(host):
 
 class FilterModule:
     def filters(self):
-        return {"preflight_nic_map": preflight_nic_map}
+        return {"preflight_nic_map": plain_args(preflight_nic_map)}

@@ -56,6 +56,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.host.preflight import evaluate
 
 
@@ -68,4 +69,4 @@ def preflight_report(host, requests, policy=None):
 
 class FilterModule:
     def filters(self):
-        return {"preflight_report": preflight_report}
+        return {"preflight_report": plain_args(preflight_report)}

@@ -100,7 +100,7 @@ def test_bad_input_names_the_variable(drivers, base, deps, message):
 
 
 def test_filter_registered_and_plain_python_below_it():
-    assert FilterModule().filters()["dpdk_driver_list"] is dpdk_driver_list
+    assert FilterModule().filters()["dpdk_driver_list"].__wrapped__ is dpdk_driver_list
     assert resolve(["net/ixgbe"], [], DEPS) == ["net/e1000", "net/ixgbe"]
     with pytest.raises(ValueError, match="dpdk_driver_deps: net/ixgbe: expected a list"):
         resolve(["net/ixgbe"], [], {"net/ixgbe": "net/e1000"})

@@ -149,7 +149,7 @@ def test_table_is_consistent():
 
 
 def test_filter_returns_the_pairing():
-    assert FilterModule().filters()["dpvs_dpdk_pairing"] is dpvs_dpdk_pairing
+    assert FilterModule().filters()["dpvs_dpdk_pairing"].__wrapped__ is dpvs_dpdk_pairing
     assert dpvs_dpdk_pairing("1.10.2", "24.11.4") == P.pair("1.10.2", "24.11.4")
     assert "Set dpvs_unpaired_ok" in dpvs_dpdk_pairing("1.10.2", "23.11", override_var="dpvs_unpaired_ok")["message"]
 

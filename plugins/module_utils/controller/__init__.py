@@ -5,5 +5,7 @@
 
 - ``role_inputs``: the roles' lists checked with the modules' own specs and normalisers before any
   host changes, and misspelt role variables (did you mean ...).
+- ``plain_data``: a filter's arguments as plain Python data (ansible-core's lazy containers cost
+  the square of a list's length to copy); every filter of the collection takes its arguments so.
 - ``dpdk_drivers``: the dpdk role's driver list (``-Denable_drivers``) with the drivers each needs.
 """
