@@ -61,6 +61,15 @@ options:
         is - an unknown key is an error naming it (C(services[3].real_servers[0].wieght)), every value goes
         through the same checks.
     type: path
+  services_json:
+    description:
+      - The virtual services to manage as JSON text (what O(services_file) holds), instead of O(services) or
+        O(services_file); giving more than one is an error.
+      - A string costs Ansible next to nothing however long it is, where a 10,000-service list costs seconds
+        on the controller (templating it into the task) and on the host (the validation of its suboptions).
+        The C(dpvs_services) role hands its table over this way, as C({{ services | to_json }}) would. The
+        entries are checked as O(services) is; the result's C(invocation) shows the text's length, not the text.
+    type: str
   services:
     description:
       - The virtual services to manage.
@@ -572,6 +581,7 @@ ARGUMENT_SPEC = dict(
     plan_fresh_when_down=dict(type="bool", default=False),
     return_services=dict(type="bool", default=True),
     services_file=dict(type="path"),
+    services_json=dict(type="str"),
     ipc_file=dict(type="path"),
     dpip_path=dict(type="str", default="dpip"),
     ipvsadm_path=dict(type="str", default="ipvsadm"),

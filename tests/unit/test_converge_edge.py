@@ -56,3 +56,14 @@ def test_a_failure_echoes_the_same_way():
     kind, result = module.exited
     assert kind == "fail" and "services[3].port" in result["msg"]
     assert result["invocation"]["module_args"]["services"] == "(500 entries, not echoed)"
+
+
+def test_a_long_string_is_echoed_as_its_length_and_a_short_one_whole():
+    text = "x" * (edge.ECHO_MAX_CHARS + 1)
+    module = FakeModule({"services_json": text, "ipc_file": "/run/dpvs.ipc"})
+    with pytest.raises(Exited):
+        edge.run_module(module, lambda params: params, lambda validated: {"changed": False})
+    assert module.exited[1]["invocation"]["module_args"] == {
+        "services_json": f"({edge.ECHO_MAX_CHARS + 1} characters, not echoed)",
+        "ipc_file": "/run/dpvs.ipc",
+    }

@@ -103,3 +103,46 @@ def test_a_value_of_the_wrong_type_names_its_place(change, path, problem):
     with pytest.raises(InputError, match=problem) as err:
         SF.check_keys([dict(WEB, **change)], OPTIONS)
     assert err.value.path == path
+
+
+def test_services_json_is_read_as_the_file_would_be():
+    loaded = SF.with_file({"services": [], "services_json": json.dumps([WEB])}, OPTIONS)
+    assert loaded["services"] == [WEB]
+    doc = json.dumps({"format": 1, "kind": "services", "entries": [WEB]})
+    assert SF.with_file({"services": None, "services_json": doc}, OPTIONS)["services"] == [WEB]
+    assert SF.with_file({"services": [], "services_json": "[]"}, OPTIONS)["services"] == []
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("{not json" + " " * 100, "is not JSON"),
+        (json.dumps({"services": [WEB]}), "must hold a list of services"),
+        ("", "is not JSON"),
+    ],
+)
+def test_bad_services_json_names_the_option_and_shows_only_its_start(text, problem):
+    with pytest.raises(InputError, match=problem) as err:
+        SF.with_file({"services": [], "services_json": text}, OPTIONS)
+    assert err.value.path == "services_json"
+    assert len(str(err.value.value)) <= SF.SHOWN + 30
+
+
+@pytest.mark.parametrize(
+    "params, second",
+    [
+        ({"services": [WEB], "services_json": "[]"}, "services_json"),
+        ({"services": [], "services_file": "/x.json", "services_json": "[]"}, "services_json"),
+    ],
+)
+def test_services_json_with_another_way_is_an_error(params, second):
+    with pytest.raises(InputError, match="mutually exclusive") as err:
+        SF.with_file(params, OPTIONS)
+    assert err.value.path == second
+
+
+def test_an_unknown_key_in_services_json_is_named_as_in_the_option():
+    bad = dict(WEB, real_servers=[{"ip": "192.168.0.1", "port": 80, "wieght": 2}])
+    with pytest.raises(InputError, match="unknown key") as err:
+        SF.with_file({"services": [], "services_json": json.dumps([WEB, bad])}, OPTIONS)
+    assert err.value.path == "services[1].real_servers[0].wieght"

@@ -12,16 +12,21 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.converge.errors impor
 
 # A state module's result echoes its arguments (``invocation.module_args``); Ansible then walks
 # the whole result for no_log values. At 10,000 services that echo was a third of a no-op run's
-# time (exit_json 6.2 of 18.4 s). Lists longer than this are echoed as their length.
+# time (exit_json 6.2 of 18.4 s). Lists longer than this are echoed as their length, and so are
+# strings longer than ECHO_MAX_CHARS (the ipvsadm module's services_json: megabytes of JSON).
 ECHO_MAX_ITEMS = 100
+ECHO_MAX_CHARS = 4096
 
 
 def invocation(params):
-    """``invocation`` for exit_json/fail_json: the arguments, with long lists told by their length."""
+    """``invocation`` for exit_json/fail_json: the arguments, with long lists and strings told by
+    their length."""
     echoed = {}
     for name, value in params.items():
         if isinstance(value, list) and len(value) > ECHO_MAX_ITEMS:
             value = f"({len(value)} entries, not echoed)"
+        elif isinstance(value, str) and len(value) > ECHO_MAX_CHARS:
+            value = f"({len(value)} characters, not echoed)"
         echoed[name] = value
     return {"module_args": echoed}
 

@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dpvs.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ipvsadm module's ``services_file``: the desired table read from a JSON file on the host.
+"""The ipvsadm module's ``services_file`` and ``services_json``: the desired table read from a
+JSON file on the host, or from JSON text handed to the module as one string.
 
 At 10,000 services the ``services`` option itself is the cost: Ansible templates it on the
 controller, sends it, and validates its nested suboptions (5-6 s of a 15 s no-op run). A file
 skips all three; what Ansible's validator did for the option is done here the cheap way, from
-the option's own argument spec: an unknown key is an error, each value is converted to its
+the option's own argument spec (a string option costs Ansible next to nothing, however long;
+``services_json`` is how the ``dpvs_services`` role hands over its table): an unknown key is an error, each value is converted to its
 suboption's type by Ansible's own type checkers (``"no"`` is false, ``"80"`` is 80) and checked
 against its choices; the module's normaliser then checks the rest and fills in the defaults,
 as it does for the replay.
@@ -30,6 +32,8 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import 
 )
 
 OPTION = "services_file"
+TEXT_OPTION = "services_json"
+SHOWN = 60  # characters of a bad services_json an error message shows
 
 
 def load(path):
@@ -41,12 +45,27 @@ def load(path):
         raise InputError(OPTION, path, f"cannot be read: {exc.strerror or exc}") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise InputError(OPTION, path, f"is not JSON: {exc}") from None
+    return _services_list(OPTION, path, data)
+
+
+def load_text(text):
+    """The services list in the JSON text ``text``; InputError naming ``services_json`` otherwise
+    (the value shown is the text's start: it may be megabytes)."""
+    shown = text if len(text) <= SHOWN else text[:SHOWN] + f"... ({len(text)} characters)"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(TEXT_OPTION, shown, f"is not JSON: {exc}") from None
+    return _services_list(TEXT_OPTION, shown, data)
+
+
+def _services_list(option, shown, data):
     if isinstance(data, dict) and data.get("kind") == "services" and "entries" in data:
         if data.get("format") != 1:
-            raise InputError(OPTION, path, f"is a services state file of format {data.get('format')!r}, not 1")
+            raise InputError(option, shown, f"is a services state file of format {data.get('format')!r}, not 1")
         data = data["entries"]
     if not isinstance(data, list):
-        raise InputError(OPTION, path, "must hold a list of services or a services.json state document")
+        raise InputError(option, shown, "must hold a list of services or a services.json state document")
     return data
 
 
@@ -92,11 +111,15 @@ def _converted(path, value, kind):
 
 
 def with_file(params, options):
-    """``params`` with ``services`` read from ``services_file`` when that is set (a copy; the
-    module's own dict is left alone). Both at once is an input error."""
-    path = params.get(OPTION)
-    if not path:
+    """``params`` with ``services`` read from ``services_file`` or ``services_json`` when one is
+    set (a copy; the module's own dict is left alone). More than one of the three is an input
+    error."""
+    path, text = params.get(OPTION) or None, params.get(TEXT_OPTION)
+    if path is None and text is None:
         return params
-    if params.get("services"):
-        raise InputError(OPTION, path, "and services are mutually exclusive: give the table one way")
-    return dict(params, services=check_keys(load(path), options))
+    given = [name for name in ("services", OPTION, TEXT_OPTION) if params.get(name) not in (None, [])]
+    if len(given) > 1:
+        value = params[given[1]] if given[1] == OPTION else "(%d characters)" % len(params[given[1]])
+        raise InputError(given[1], value, f"and {given[0]} are mutually exclusive: give the table one way")
+    loaded = load(path) if path is not None else load_text(text)
+    return dict(params, services=check_keys(loaded, options))
