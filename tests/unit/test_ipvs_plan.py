@@ -11,6 +11,7 @@ last line's code, duplicates fail with ``already exist(-3)`` followed by ``Succe
 import ipaddress
 import os
 import sys
+import threading
 
 import pytest
 
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import transcripts
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import DaemonDownError, Runner
+from ansible_collections.dpvs.cluster.plugins.module_utils.common.runner import CommandError, DaemonDownError, Runner
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as M
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import parse as P
 from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import plan as PL
@@ -1177,3 +1178,68 @@ def test_run_module_success_failure_and_input_error():
     fake.down = True
     down = module_run(fake, services=[web()])
     assert down["failed"] is True and down["msg"].startswith("DPVS daemon is not reachable")
+
+
+# ----------------------------------------------------------------------------- big tables: reads at once
+
+
+def _many(count):
+    return [
+        web(vip=f"10.1.{i // 250}.{i % 250 + 1}", laddrs=[{"ip": "192.168.229.204", "dev": "dpdk0"}])
+        for i in range(count)
+    ]
+
+
+class BarrierIPVS(FakeIPVS):
+    """A FakeIPVS whose listings wait for each other: a read that runs alone times the barrier out."""
+
+    def __init__(self, parties):
+        super().__init__()
+        self.barrier = None
+        self.parties = parties
+        self.lock = threading.Lock()
+
+    def run_command(self, argv, **kwargs):
+        if self.barrier is not None and argv[1:] in (["-ln"], ["-ln", "--thresholds"], ["-G"]):
+            self.barrier.wait()
+        with self.lock:
+            return super().run_command(argv, **kwargs)
+
+
+def test_a_big_table_is_read_with_its_listings_at_once_and_converges_the_same():
+    services = _many(PL.PARALLEL_READS_FROM)
+    fake = BarrierIPVS(3)
+    first = run(fake, services=services, return_services=False)
+    assert first["changed"] is True
+    fake.barrier = threading.Barrier(3, timeout=10)  # -ln, -ln --thresholds and -G of one read
+    fake.calls.clear()
+    again = run(fake, services=services, return_services=False)
+    assert again["changed"] is False
+    reads = sorted(" ".join(c[0][1:]) for c in fake.calls if c[0][0].endswith("ipvsadm"))
+    assert reads == ["-G", "-ln", "-ln --thresholds"]  # each listing once, nothing written
+
+
+def test_a_small_table_is_read_one_listing_after_the_other():
+    fake = FakeIPVS()
+    run(fake, services=_many(3))
+    fake.calls.clear()
+    run(fake, services=_many(3))
+    assert [" ".join(c[0][1:]) for c in fake.calls if c[0][0].endswith("ipvsadm")] == ["-ln", "-ln --thresholds", "-G"]
+
+
+def test_a_failed_listing_of_a_big_read_fails_the_run_before_any_write():
+    services = _many(PL.PARALLEL_READS_FROM)
+    fake = FakeIPVS()
+    run(fake, services=services)
+    real = fake.run_command
+
+    def broken(argv, **kwargs):
+        if argv[1:] == ["-G"]:
+            return 1, "", "[sockopt_msg_recv] errcode set in socket msg#12 header: no memory(-2)\n"
+        return real(argv, **kwargs)
+
+    fake.run_command = broken
+    fake.calls.clear()
+    with pytest.raises(CommandError, match="-G"):
+        run(fake, services=services[:-1], purge=True, purge_max=5)
+    assert fake.writes() == []

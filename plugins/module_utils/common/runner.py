@@ -33,6 +33,7 @@ import os
 import re
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 # "[dpvs_getsockopt] scoket msg connection error: No such file or directory"
 # "[dpvs_setsockopt] scoket msg connection error: Connection refused"
@@ -212,6 +213,17 @@ class Runner:
         if rc != 0 and check_rc:
             raise CommandError(argv, rc, out, err)
         return rc, out, err
+
+    def reads(self, argvs):
+        """Run the read-only commands ``argvs`` at the same time; their stdouts, in order. Each is
+        :meth:`run` with ``read_only`` (retried, not logged); the first failure raises once all
+        have ended. For listings of big tables, where the time is the tools' (and the daemon's)
+        rather than the module's."""
+        if len(argvs) < 2:
+            return [self.run(argv, read_only=True, record=False)[1] for argv in argvs]
+        with ThreadPoolExecutor(max_workers=len(argvs)) as pool:
+            futures = [pool.submit(self.run, argv, read_only=True, record=False) for argv in argvs]
+        return [future.result()[1] for future in futures]
 
 
 def find_tool(module, runner, name, absent_is_down):

@@ -92,6 +92,11 @@ DPVS_HELP_MARKERS = ("--add-laddr", "--get-laddr")
 # kernel ipvsadm when ip_vs is not loaded: "Are you sure that IP Virtual Server is built in the kernel or as module?"
 KERNEL_IPVS_MISSING = "IP Virtual Server is built in the kernel"
 
+# From this many desired services the listings of a read (-ln, -ln --thresholds, -G, the lists) run
+# at the same time: at 10,000 services they are most of a no-op run (docs/performance.md); below,
+# one after the other, in the order the tests and the transcripts show.
+PARALLEL_READS_FROM = 500
+
 
 class NeedLists(Exception):
     """The plan recreates a service whose black/white lists were not read: read them, replan."""
@@ -649,24 +654,26 @@ def detect_flavor(runner, ipvsadm):
     return ("kernel" if version.startswith("1.2.") else "dpvs"), text
 
 
-def read_live(runner, ipvsadm, flavor, with_thresholds=True, with_lists=False, ln_text=None):
+def read_live(runner, ipvsadm, flavor, with_thresholds=True, with_lists=False, ln_text=None, parallel=False):
     """Read the live table: ``-ln`` (+ ``--thresholds``), on DPVS ``-G`` (``-G -t/-u SVC`` for a
     VIP:port that exists for several protocols: ``-G`` prints no protocol) and, when asked, the
-    black/white lists. Returns ``(parsed_list, canonical_live)``."""
-    text = ln_text if ln_text is not None else _read(runner, [ipvsadm, "-ln"])
-    parsed = parse_list(text)
+    black/white lists. With ``parallel`` (a big desired table) the listings are read at the same
+    time, before ``-ln`` says whether there is a service to list them for.
+    Returns ``(parsed_list, canonical_live)``."""
+    texts = _listings(runner, ipvsadm, flavor, with_thresholds, with_lists, ln_text, parallel)
+    parsed = parse_list(texts.pop("ln"))
     thresholds = None
     if with_thresholds and parsed["services"]:
-        thresholds = parse_list_thresholds(_read(runner, [ipvsadm, "-ln", "--thresholds"]))
+        thresholds = parse_list_thresholds(_text(texts, "thresholds", runner, [ipvsadm, "-ln", "--thresholds"]))
     laddrs = None
     laddr_detail = {}
     blocklist = allowlist = None
     if flavor == "dpvs":
-        laddr_detail = read_laddrs(runner, ipvsadm, parsed)
+        laddr_detail = read_laddrs(runner, ipvsadm, parsed, texts.get("laddrs"))
         laddrs = {key: [laddr["ip"] for laddr in entries] for key, entries in laddr_detail.items()}
         if with_lists:
-            blocklist = parse_blocklist(_read(runner, [ipvsadm, "--get-blklst"]))
-            allowlist = parse_allowlist(_read(runner, [ipvsadm, "--get-whtlst"]))
+            blocklist = parse_blocklist(_text(texts, "blocklist", runner, [ipvsadm, "--get-blklst"]))
+            allowlist = parse_allowlist(_text(texts, "allowlist", runner, [ipvsadm, "--get-whtlst"]))
     live = M.live_services(parsed, thresholds, laddrs, blocklist, allowlist)
     for svc in parsed["services"]:
         entries = laddr_detail.get(M._parsed_key(svc), [])
@@ -674,8 +681,34 @@ def read_live(runner, ipvsadm, flavor, with_thresholds=True, with_lists=False, l
     return parsed, live
 
 
-def read_laddrs(runner, ipvsadm, parsed):
-    """``{(protocol, vip, port): [{"ip", "conflicts", "conns"}]}`` from ``ipvsadm -G``."""
+def _text(texts, name, runner, argv):
+    """The listing ``name`` when it was read already, else ``argv`` read now."""
+    return texts[name] if name in texts else _read(runner, argv)
+
+
+def _listings(runner, ipvsadm, flavor, with_thresholds, with_lists, ln_text, parallel):
+    """``{"ln": text}`` (read unless given); with ``parallel`` also the other listings the read
+    may need, all read at once (:meth:`Runner.reads`)."""
+    wanted = {} if ln_text is not None else {"ln": [ipvsadm, "-ln"]}
+    if parallel:
+        if with_thresholds:
+            wanted["thresholds"] = [ipvsadm, "-ln", "--thresholds"]
+        if flavor == "dpvs":
+            wanted["laddrs"] = [ipvsadm, "-G"]
+            if with_lists:
+                wanted["blocklist"] = [ipvsadm, "--get-blklst"]
+                wanted["allowlist"] = [ipvsadm, "--get-whtlst"]
+    texts = dict(zip(wanted, runner.reads(list(wanted.values())))) if parallel else {}
+    if "ln" in wanted and "ln" not in texts:
+        texts["ln"] = _read(runner, wanted["ln"])
+    if ln_text is not None:
+        texts["ln"] = ln_text
+    return texts
+
+
+def read_laddrs(runner, ipvsadm, parsed, g_text=None):
+    """``{(protocol, vip, port): [{"ip", "conflicts", "conns"}]}`` from ``ipvsadm -G`` (its
+    output ``g_text`` when it was read already)."""
     by_addr = {}
     for svc in parsed["services"]:
         if svc["protocol"] in M.PROTOCOLS:
@@ -683,7 +716,7 @@ def read_laddrs(runner, ipvsadm, parsed):
     result = {}
     if not by_addr:
         return result
-    for entry in parse_laddrs(_read(runner, [ipvsadm, "-G"])):
+    for entry in parse_laddrs(g_text if g_text is not None else _read(runner, [ipvsadm, "-G"])):
         svcs = by_addr.get((entry["vip"], entry["port"]), [])
         if len(svcs) == 1:
             result[M._parsed_key(svcs[0])] = entry["laddrs"]
@@ -914,7 +947,10 @@ class IpvsTable(core.Table):
         return None
 
     def _read_live(self, with_lists, ln_text=None):
-        return read_live(self.runner, self.binaries["ipvsadm"], self.flavor, self.with_thresholds, with_lists, ln_text)
+        parallel = len(self.desired) >= PARALLEL_READS_FROM
+        return read_live(
+            self.runner, self.binaries["ipvsadm"], self.flavor, self.with_thresholds, with_lists, ln_text, parallel
+        )
 
     def read(self):
         if not self.probed:
