@@ -339,6 +339,36 @@ def bench_module(target, args, table, lines, expected):
     return cold_row, noop_row
 
 
+ROLE_SERVICES_TASK = "Services | converge virtual services, real servers and local addresses"
+
+
+def bench_role(target, args, table, lines, expected):
+    """The dpvs_services role, cold then again (no-op), with the table as dpvs_services_services
+    (an extra variable, as an inventory would hold it)."""
+    target.reset(table)
+    variables = {
+        "bench_batch_threshold": args.batch_threshold,
+        "bench_state_dir": os.path.join(target.workdir, "state"),
+        "dpvs_services_services": table,
+    }
+    rows = []
+    for label, want_changed in (("cold", True), ("no-op", False)):
+        wall, durations, results = play(target, args, "dpvs_services_role.yml", variables)
+        task = next(name for name in durations if name.endswith(ROLE_SERVICES_TASK))
+        changed = results[task].get("changed")
+        tasks = sum(durations.values())
+        rows.append(
+            Row(
+                f"role dpvs_services, {label} (ansible-playbook)",
+                wall,
+                len(lines),
+                f"converge task {durations[task]:.2f} s; all {len(durations)} tasks {tasks:.2f} s; changed={changed}",
+                check_table(target, expected) if changed is want_changed else f"changed={changed}",
+            )
+        )
+    return rows
+
+
 def bench_command_loop(target, args, table, lines):
     target.reset(table)
     sample = lines[: args.sample]
@@ -465,7 +495,7 @@ def main(argv=None):
     parser.add_argument(
         "--methods",
         default="restore,module,command,shell",
-        help="comma-separated subset of restore,module,command,shell,profile (default: all but profile)",
+        help="comma-separated subset of restore,module,role,command,shell,profile (default: all but role, profile)",
     )
     parser.add_argument(
         "--services-file",
@@ -494,6 +524,8 @@ def main(argv=None):
                 rows.append(bench_restore(target, table, lines, expected))
             if "module" in methods:
                 rows.extend(bench_module(target, args, table, lines, expected))
+            if "role" in methods:
+                rows.extend(bench_role(target, args, table, lines, expected))
             if "command" in methods:
                 rows.append(bench_command_loop(target, args, table, lines))
             if "shell" in methods:
