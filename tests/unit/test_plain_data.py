@@ -40,23 +40,24 @@ def _types(value):
 
 
 SERVICES = [
-    {"vip": "10.0.0.%d" % i, "port": 80, "sticky": True, "weight": 1.5, "none": None,
-     "real_servers": [{"ip": "192.168.0.%d" % i, "port": 80}], "tags": ("a", "b")}
+    {"vip": f"10.0.0.{i}", "port": 80, "sticky": True, "weight": 1.5, "none": None,
+     "real_servers": [{"ip": f"192.168.0.{i}", "port": 80}], "tags": ("a", "b")}
     for i in range(3)
 ]  # fmt: skip
 
 
 def test_the_templar_gives_lazy_containers_and_plain_gives_built_in_types():
     lazy = _lazy(SERVICES)
-    assert type(lazy) is not list  # what the filters used to get (if this fails, ansible-core changed)
+    assert lazy.__class__ is not list  # what the filters used to get (if this fails, ansible-core changed)
     got = plain(lazy)
     assert got == [dict(s, tags=["a", "b"]) for s in SERVICES]
     assert _types(got) <= {list, dict, str, int, float, bool, type(None)}
 
 
 def test_plain_keeps_bools_and_scalars_as_they_are():
-    assert plain({"a": True, "b": 0, "c": "x", "d": None, "e": 2.5}) == {"a": True, "b": 0, "c": "x", "d": None, "e": 2.5}
-    assert type(plain(_lazy({"flag": True}))["flag"]) is bool
+    given = {"a": True, "b": 0, "c": "x", "d": None, "e": 2.5}
+    assert plain(given) == given
+    assert plain(_lazy({"flag": True}))["flag"].__class__ is bool
 
 
 def test_a_deep_copy_of_the_plain_list_is_only_the_data():
@@ -69,8 +70,8 @@ def test_plain_args_makes_every_argument_plain():
     wrapped = plain_args(lambda *args, **kwargs: calls.append((args, kwargs)))
     wrapped(_lazy(SERVICES), _lazy({"k": [1]}), hosts=_lazy([{"name": "rs1"}]))
     (args, kwargs), = calls
-    assert type(args[0]) is list and type(args[0][0]) is dict and type(args[1]["k"]) is list
-    assert type(kwargs["hosts"][0]) is dict
+    assert args[0].__class__ is list and args[0][0].__class__ is dict and args[1]["k"].__class__ is list
+    assert kwargs["hosts"][0].__class__ is dict
 
 
 @pytest.mark.parametrize(

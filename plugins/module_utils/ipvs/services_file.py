@@ -8,10 +8,10 @@ At 10,000 services the ``services`` option itself is the cost: Ansible templates
 controller, sends it, and validates its nested suboptions (5-6 s of a 15 s no-op run). A file
 skips all three; what Ansible's validator did for the option is done here the cheap way, from
 the option's own argument spec (a string option costs Ansible next to nothing, however long;
-``services_json`` is how the ``dpvs_services`` role hands over its table): an unknown key is an error, each value is converted to its
-suboption's type by Ansible's own type checkers (``"no"`` is false, ``"80"`` is 80) and checked
-against its choices; the module's normaliser then checks the rest and fills in the defaults,
-as it does for the replay.
+``services_json`` is how the ``dpvs_services`` role hands over its table): an unknown key is an
+error, each value is converted to its suboption's type by Ansible's own type checkers (``"no"``
+is false, ``"80"`` is 80) and checked against its choices; the module's normaliser then checks
+the rest and fills in the defaults, as it does for the replay.
 
 The file holds either the list itself or a ``services.json`` state document
 (``{"format": 1, "kind": "services", "entries": [...]}``) as the ``dpvs_services`` role persists it.
@@ -119,7 +119,7 @@ def with_file(params, options):
         return params
     given = [name for name in ("services", OPTION, TEXT_OPTION) if params.get(name) not in (None, [])]
     if len(given) > 1:
-        value = params[given[1]] if given[1] == OPTION else "(%d characters)" % len(params[given[1]])
+        value = params[given[1]] if given[1] == OPTION else f"({len(params[given[1]])} characters)"
         raise InputError(given[1], value, f"and {given[0]} are mutually exclusive: give the table one way")
     loaded = load(path) if path is not None else load_text(text)
     return dict(params, services=check_keys(loaded, options))
