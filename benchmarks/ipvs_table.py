@@ -302,7 +302,10 @@ def own(durations, task):
 
 def table_input(target, args, table, prefix=""):
     """How the module gets the table: the ``services`` option, or with ``--services-file`` a
-    JSON file it reads itself (``services_file``)."""
+    JSON file it reads itself (``services_file``), or with ``--services-json`` one JSON string
+    (``services_json``, as the dpvs_services role hands it over)."""
+    if args.services_json:
+        return {f"{prefix}services_json": json.dumps(table)}
     if not args.services_file:
         return {f"{prefix}services": table}
     path = os.path.join(target.workdir, "services.json")
@@ -460,13 +463,19 @@ def bench_profile(target, args, table, lines, expected):
     )
 
 
+def table_option(args):
+    if args.services_json:
+        return "services_json"
+    return "services_file" if args.services_file else "the services option"
+
+
 def print_table(rows, args, lines, target):
     what = "emulator" if target.emulated else f"{target.ipvsadm}"
     print(
         f"\nIPVS table: {args.services} services x {args.real_servers} real servers"
         + ("" if args.flavor == "kernel" else f" + {args.laddrs} laddrs each")
         + f" = {len(lines)} rules; target: {what}; batch_threshold {args.batch_threshold}"
-        + f"; table as {'services_file' if args.services_file else 'the services option'}\n"
+        + f"; table as {table_option(args)}\n"
     )
     header = f"{'method':<42} {'seconds':>9} {'rules/s':>9}  {'check':<8} note"
     print(header)
@@ -501,6 +510,11 @@ def main(argv=None):
         "--services-file",
         action="store_true",
         help="hand the module the table as a JSON file (services_file) instead of the services option",
+    )
+    parser.add_argument(
+        "--services-json",
+        action="store_true",
+        help="hand the module the table as one JSON string (services_json, as the dpvs_services role does)",
     )
     parser.add_argument("--profile-top", type=int, default=15, help="functions the profile prints (default 15)")
     parser.add_argument("--allow-flush", action="store_true", help="needed against a real DPVS/IPVS (flushes it!)")
