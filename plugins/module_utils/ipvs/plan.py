@@ -688,7 +688,7 @@ def _text(texts, name, runner, argv):
 
 def _listings(runner, ipvsadm, flavor, with_thresholds, with_lists, ln_text, parallel):
     """``{"ln": text}`` (read unless given); with ``parallel`` also the other listings the read
-    may need, all read at once (:meth:`Runner.reads`)."""
+    may need, all read at once (:meth:`Runner.reads`; one listing alone is read as ever)."""
     wanted = {} if ln_text is not None else {"ln": [ipvsadm, "-ln"]}
     if parallel:
         if with_thresholds:
@@ -698,9 +698,7 @@ def _listings(runner, ipvsadm, flavor, with_thresholds, with_lists, ln_text, par
             if with_lists:
                 wanted["blocklist"] = [ipvsadm, "--get-blklst"]
                 wanted["allowlist"] = [ipvsadm, "--get-whtlst"]
-    texts = dict(zip(wanted, runner.reads(list(wanted.values())))) if parallel else {}
-    if "ln" in wanted and "ln" not in texts:
-        texts["ln"] = _read(runner, wanted["ln"])
+    texts = dict(zip(wanted, runner.reads(list(wanted.values()))))
     if ln_text is not None:
         texts["ln"] = ln_text
     return texts
