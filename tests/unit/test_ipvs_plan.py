@@ -9,9 +9,11 @@ last line's code, duplicates fail with ``already exist(-3)`` followed by ``Succe
 """
 
 import ipaddress
+import json
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -1225,6 +1227,80 @@ def test_a_small_table_is_read_one_listing_after_the_other():
     fake.calls.clear()
     run(fake, services=_many(3))
     assert [" ".join(c[0][1:]) for c in fake.calls if c[0][0].endswith("ipvsadm")] == ["-ln", "-ln --thresholds", "-G"]
+
+
+def _json_run(fake, services, monkeypatch, **changes):
+    """run_module with the table as services_json (prefetch from 10 characters); returns the
+    result and the commands that had been started when the input check began."""
+    monkeypatch.setattr(PL, "PREFETCH_FROM_CHARS", 10)
+    module = FakeModule(fake, services=None, services_json=json.dumps(services), **changes)
+    module.argument_spec = {"services": {"options": {}}}
+    started = []
+
+    def prepare(raw, options):
+        deadline = time.monotonic() + 5
+        while changes.get("flavor", "dpvs") != "auto" and len(fake.calls) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started.extend(" ".join(call[0]) for call in fake.calls)
+        return dict(raw, services=json.loads(raw["services_json"]))
+
+    with pytest.raises(FakeModule.Exit):
+        PL.run_module(module, sleep=lambda s: None, prepare=prepare)
+    return module.result, sorted(started)
+
+
+LISTINGS_STARTED = sorted(
+    ["/usr/sbin/ipvsadm -ln", "/usr/sbin/ipvsadm -ln --thresholds", "/usr/sbin/ipvsadm -G", "/usr/sbin/dpip link show"]
+)
+
+
+def test_a_big_json_table_is_listed_while_its_input_is_checked_and_each_listing_once(monkeypatch):
+    services = _many(3)
+    fake = FakeIPVS()
+    run(fake, services=services)
+    fake.calls.clear()
+    result, started = _json_run(fake, services, monkeypatch)
+    assert result["failed"] is False and result["changed"] is False
+    assert started == LISTINGS_STARTED  # all four running before the input was checked
+    assert sorted(" ".join(call[0]) for call in fake.calls) == LISTINGS_STARTED  # and none read twice
+
+
+def test_an_input_error_with_listings_started_still_changes_nothing(monkeypatch):
+    fake = FakeIPVS()
+    result, started = _json_run(fake, [web(real_servers=[{"ip": "192.168.229.1"}])], monkeypatch)
+    assert started == LISTINGS_STARTED
+    assert result["failed"] is True and result["commands"] == []
+    assert "port 0" in result["msg"]
+    assert all(call[1] is None and call[0][1] in ("-ln", "-G", "link") for call in fake.calls)
+
+
+def test_a_prefetched_listing_that_failed_is_read_again_and_its_error_reported(monkeypatch):
+    fake = FakeIPVS()
+    fake.down = True
+    result, _started = _json_run(fake, _many(3), monkeypatch)
+    assert result["failed"] is True and result["msg"].startswith("DPVS daemon is not reachable")
+    fake.down = False
+    calls = []
+    real = fake.run_command
+
+    def flaky(argv, **kwargs):
+        calls.append(argv[1:])
+        if argv[1:] == ["-ln"] and calls.count(["-ln"]) == 1:
+            return 1, "", "[sockopt_msg_recv] errcode set in socket msg#12 header: no memory(-2)\n"
+        return real(argv, **kwargs)
+
+    fake.run_command = flaky
+    result, _started = _json_run(fake, _many(3), monkeypatch)
+    assert result["failed"] is False and result["changed"] is True
+    assert calls.count(["-ln"]) == 3  # the failed prefetch, its re-read, the read back
+
+
+def test_no_listing_is_started_early_for_a_small_table_or_an_unknown_flavour(monkeypatch):
+    fake = FakeIPVS()
+    module = FakeModule(fake, services_json=json.dumps(_many(3)))
+    PL.prefetch_listings(module, Runner(fake.run_command), module.params)  # under PREFETCH_FROM_CHARS
+    result, started = _json_run(fake, _many(3), monkeypatch, flavor="auto")
+    assert started == [] and result["failed"] is False
 
 
 def test_a_failed_listing_of_a_big_read_fails_the_run_before_any_write():

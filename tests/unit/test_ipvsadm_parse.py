@@ -244,6 +244,41 @@ def test_transcript_parses_and_counts_match(name, kind):
         assert render_list(parsed) == [line.rstrip() if not line.startswith("  -> ") else line for line in lines]
 
 
+@pytest.mark.parametrize("name,kind", [(n, k) for n, k in LISTINGS if k in P.RS_FAST_RE], ids=lambda v: str(v))
+def test_fast_real_server_lines_read_as_the_general_path_reads_them(name, kind, monkeypatch):
+    """The one-match reading of the commonest real server line (a big table's read) gives the
+    same data, in the same key order, as the general path, on every -ln/--thresholds transcript."""
+    text = transcripts.load(name).stdout
+    fast = PARSERS[kind](text)
+    monkeypatch.setattr(P, "RS_FAST_RE", {})
+    general = PARSERS[kind](text)
+    assert fast == general
+    for svc_fast, svc_general in zip(fast["services"], general["services"]):
+        assert [list(rs) for rs in svc_fast["real_servers"]] == [list(rs) for rs in svc_general["real_servers"]]
+
+
+def test_fast_real_server_lines_are_taken_and_others_left_to_the_general_path():
+    fast = P._rs_fast("  -> 192.168.229.1:8000             FullNat 1      0          0", "list")
+    assert fast == dict(ip="192.168.229.1", port=8000, forward="fullnat", weight=1, active_conns=0, inactive_conns=0,
+                        inhibited=False, overload=False)  # fmt: skip
+    assert P._rs_fast("  -> 192.168.229.1:8000             7          3          0          0", "thresholds") == {
+        "ip": "192.168.229.1",
+        "port": 8000,
+        "u_threshold": 7,
+        "l_threshold": 3,
+        "active_conns": 0,
+        "inactive_conns": 0,
+    }
+    for line in (
+        "  -> 192.168.229.1:8000             FullNat 1      0          0          inhibited",
+        "  -> [2001:db8::10]:80            FullNat 1      0          0",
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+        "TCP  10.0.96.1:80 rr",
+    ):
+        assert P._rs_fast(line, "list") is None
+    assert P._rs_fast("  -> 192.168.229.1:8000   5 25 25 1475 1490", "stats") is None
+
+
 @pytest.mark.parametrize("name", [n for n, k in LISTINGS if k in ("stats", "rate")])
 def test_counter_round_trip(name):
     t = transcripts.load(name)

@@ -156,6 +156,7 @@ class Runner:
         self.retry_delay = retry_delay
         self.not_installed = None  # find_tool(): the DPVS tool that is missing
         self.log = []
+        self._prefetched = {}  # prefetch(): tuple(argv) -> the future of its run
 
     @classmethod
     def for_module(cls, module, ipc_file=None):
@@ -181,6 +182,15 @@ class Runner:
         argv = [str(arg) for arg in argv]
         if self.not_installed:
             raise DaemonDownError(argv, 127, "", "", msg=f"DPVS is not installed yet ({self.not_installed} not found)")
+        if read_only and data is None and not record:
+            early = self._early(argv)
+            if early is not None:
+                return early
+        elif not read_only:
+            self.forget_prefetched()  # a write makes every listing taken before it stale
+        return self._run(argv, data, check_rc, read_only, record)
+
+    def _run(self, argv, data=None, check_rc=True, read_only=False, record=True):
         attempts = self.retries if read_only else 1
         for attempt in range(attempts):
             rc, out, err = self._run_command(
@@ -224,6 +234,37 @@ class Runner:
         with ThreadPoolExecutor(max_workers=len(argvs)) as pool:
             futures = [pool.submit(self.run, argv, read_only=True, record=False) for argv in argvs]
         return [future.result()[1] for future in futures]
+
+    def prefetch(self, argvs):
+        """Start the read-only commands ``argvs`` now, in the background, and answer the first
+        later :meth:`run` (or :meth:`reads`) of each from it: a module starts the listings of a
+        big table before it validates its input, so that DPVS lists while the module checks.
+        A prefetched read that failed is run again when asked for (its error then is the
+        caller's); prefetched answers are forgotten at the first write and when the caller says
+        so (:meth:`forget_prefetched`), and one never asked for is only waited for at exit."""
+        argvs = [[str(arg) for arg in argv] for argv in argvs]
+        if not argvs:
+            return
+        pool = ThreadPoolExecutor(max_workers=len(argvs))
+        for argv in argvs:
+            self._prefetched[tuple(argv)] = pool.submit(self._run, argv, read_only=True, record=False)
+        pool.shutdown(wait=False)
+
+    def forget_prefetched(self):
+        """Answer no later read from the prefetch: the first read of the table has been made
+        (a later one must see the table as it is then), or a command was written."""
+        self._prefetched = {}
+
+    def _early(self, argv):
+        """The prefetched ``(rc, stdout, stderr)`` of ``argv``, once; None when it was not
+        prefetched or failed."""
+        future = self._prefetched.pop(tuple(argv), None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except CommandError:
+            return None
 
 
 def find_tool(module, runner, name, absent_is_down):

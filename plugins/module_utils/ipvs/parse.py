@@ -71,6 +71,13 @@ RS_RE = re.compile(
     r"(?:\s+(?P<rest>.*?))?\s*$"
 )
 
+# the same line, IPv4 with numbers only (most lines of a big table), for -ln and --thresholds
+_RS_FAST_HEAD = r"^  -> (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d+) +"
+RS_FAST_RE = {
+    "list": re.compile(_RS_FAST_HEAD + r"(FullNat|Masq|Route|Tunnel|SNAT|Local) +(\d+) +(\d+) +(\d+)$"),
+    "thresholds": re.compile(_RS_FAST_HEAD + r"(\d+) +(\d+) +(\d+) +(\d+)$"),
+}
+
 # "12345", "   12345K" (print_largenum: %9llu below 100 million, then %8lluK/M/G/T)
 LARGENUM_RE = re.compile(r"^(?P<num>\d+)(?P<unit>[KMGT]?)$")
 
@@ -317,22 +324,25 @@ def _parse_table(text, mode):
     result = {"version": None, "size": None, "services": []}
     current = None
     for line in _lines(text):
+        # real server lines first: four in five lines of a big table
+        rs = _rs_fast(line, mode)
+        if rs is None and line.startswith("  -> ") and not RS_TITLE_RE.match(line):
+            head = _rs_head(line)
+            if head is None:
+                raise ParseError(line)
+            rs, rest = head
+            rs.update(_rs_columns(rest.split(), mode, line))
+        if rs is not None:
+            if current is None:
+                raise ParseError(line)
+            current["real_servers"].append(rs)
+            continue
         match = VERSION_RE.match(line)
         if match:
             result["version"] = match.group("version")
             result["size"] = int(match.group("size"))
             continue
         if TITLE_RE.match(line) or RS_TITLE_RE.match(line):
-            continue
-        if line.startswith("  -> "):
-            if current is None:
-                raise ParseError(line)
-            head = _rs_head(line)
-            if head is None:
-                raise ParseError(line)
-            rs, rest = head
-            rs.update(_rs_columns(rest.split(), mode, line))
-            current["real_servers"].append(rs)
             continue
         head = _service_head(line)
         if head is None:
@@ -342,6 +352,25 @@ def _parse_table(text, mode):
         current["real_servers"] = []
         result["services"].append(current)
     return result
+
+
+def _rs_fast(line, mode):
+    """The real server of the commonest ``-ln`` and ``--thresholds`` line (an IPv4 address and a
+    port, numbers only, no flags) in one match; None for any other line, which the general path
+    reads (the same dict either way: tests/unit/test_ipvs_parse.py compares them)."""
+    pattern = RS_FAST_RE.get(mode)
+    match = pattern.match(line) if pattern is not None else None
+    if match is None:
+        return None
+    ip, port, first, *numbers = match.groups()
+    rs = {"ip": _addr(ip)[0], "port": int(port)}
+    if mode == "thresholds":
+        rs.update(zip(("u_threshold", "l_threshold", "active_conns", "inactive_conns"), map(int, (first, *numbers))))
+        return rs
+    weight, active, inactive = map(int, numbers)
+    rs.update(forward=FORWARDS[first], weight=weight, active_conns=active, inactive_conns=inactive)
+    rs.update(inhibited=False, overload=False)
+    return rs
 
 
 def _service_columns(rest, mode, line):
