@@ -27,9 +27,10 @@ description:
     protocol") explains the choice.
 options:
   _input:
-    description: The virtual services (C(dpvs_services_services)).
-    type: list
-    elements: dict
+    description:
+      - The virtual services (C(dpvs_services_services)).
+      - Or the same list as JSON text (C(to_json)), which the dpvs_services role hands from task to task.
+    type: raw
     required: true
   hosts:
     description:
@@ -50,6 +51,10 @@ options:
     description: C(dpvs_services_flavor); V(kernel) decides nothing (Linux IPVS has no FullNAT).
     type: str
     default: dpvs
+  as_json:
+    description: Return C(services) as JSON text rather than a list (a big table costs Ansible seconds as a list).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -69,20 +74,26 @@ _value:
       real_servers}) per TCP FullNAT service with real servers; C(action) none, set, kept, keep_toa or problem),
       C(need_kernel) (realservers hosts whose kernel would decide, not known yet) and C(message) (what the role
       shows; empty when nothing is worth saying).
+    - With O(as_json), C(services) is JSON text.
   type: dict
 """
 
+import json
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import from_json_text, plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import client_address as _client_address
 
 
-def dpvs_client_address_plan(services, hosts=None, keep_toa=None, flavor="dpvs"):
+def dpvs_client_address_plan(services, hosts=None, keep_toa=None, flavor="dpvs", as_json=False):
     try:
-        return _client_address.plan(services, hosts or [], keep_toa=keep_toa, flavor=flavor)
+        result = _client_address.plan(from_json_text(services), hosts or [], keep_toa=keep_toa, flavor=flavor)
     except InputError as err:
         raise AnsibleFilterError(f"dpvs_client_address_plan: {err}") from None
+    if as_json:
+        result["services"] = json.dumps(result["services"])
+    return result
 
 
 class FilterModule:

@@ -19,9 +19,10 @@ description:
     variable name and the path into it, for example C(dpvs_services_services[1].real_servers[0].port).
 options:
   _input:
-    description: The list, as the role variable holds it.
-    type: list
-    elements: dict
+    description:
+      - The list, as the role variable holds it.
+      - Or the same list as JSON text (C(to_json)), which the dpvs_services role hands from task to task.
+    type: raw
     required: true
   kind:
     description: Which module list it is.
@@ -55,7 +56,7 @@ _value:
   elements: str
 """
 
-from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import from_json_text, plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.controller.role_inputs import list_problems
 from ansible_collections.dpvs.cluster.plugins.modules.dpip_addr import ARGUMENT_SPEC as ADDR_SPEC
 from ansible_collections.dpvs.cluster.plugins.modules.dpip_route import ARGUMENT_SPEC as ROUTE_SPEC
@@ -73,7 +74,7 @@ def dpvs_input_problems(value, kind, variable, flavor="auto"):
 
     if kind not in SPECS:
         raise AnsibleFilterError(f"dpvs_input_problems: kind must be one of {', '.join(SPECS)}, not {kind!r}")
-    return list_problems(value, kind, variable, SPECS[kind], flavor)
+    return list_problems(from_json_text(value), kind, variable, SPECS[kind], flavor)
 
 
 class FilterModule:

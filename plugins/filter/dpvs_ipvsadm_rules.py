@@ -19,9 +19,10 @@ description:
   - No comment lines (C(-R) parses every line as a command).
 options:
   _input:
-    description: The services, as the ipvsadm module's C(services) option.
-    type: list
-    elements: dict
+    description:
+      - The services, as the ipvsadm module's C(services) option.
+      - Or the same list as JSON text (C(to_json)), which the dpvs_services role hands from task to task.
+    type: raw
     required: true
 """
 
@@ -41,13 +42,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import from_json_text, plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import ipvsadm_rules
 
 
 def dpvs_ipvsadm_rules(services):
     try:
-        lines = ipvsadm_rules(services)
+        lines = ipvsadm_rules(from_json_text(services))
     except InputError as err:
         raise AnsibleFilterError(f"dpvs_ipvsadm_rules: {err}") from None
     return "".join(line + "\n" for line in lines)

@@ -20,9 +20,10 @@ description:
     replay at DPVS start converges the IPVS table to them with the module's own code.
 options:
   _input:
-    description: The addresses, routes or services, as the modules take them.
-    type: list
-    elements: dict
+    description:
+      - The addresses, routes or services, as the modules take them.
+      - Or the same list as JSON text (C(to_json)), which the dpvs_services role hands from task to task.
+    type: raw
     required: true
   kind:
     description: Which list it is.
@@ -49,7 +50,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
-from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import plain_args
+from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data import from_json_text, plain_args
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_state.persist import KINDS, state_document
 
 
@@ -57,7 +58,7 @@ def dpvs_state_file(items, kind):
     if kind not in KINDS:
         raise AnsibleFilterError(f"dpvs_state_file: kind must be addresses, routes or services, not {kind!r}")
     try:
-        return state_document(items, kind)
+        return state_document(from_json_text(items), kind)
     except InputError as err:
         raise AnsibleFilterError(f"dpvs_state_file: {err}") from None
 

@@ -82,7 +82,18 @@ def list_problems(value, kind, variable, spec, flavor=None):
         _normalize(kind, coerced, flavor if flavor in _ipvs_model.FLAVORS else None)
     except InputError as err:
         return [message(err, {kind: variable})]
-    return []
+    return vip_lip_problems(coerced, variable) if kind == "services" else []
+
+
+def vip_lip_problems(services, variable):
+    """An address that is a VIP of one service and a FullNAT local address (``laddrs[].ip``) of
+    one: DPVS would answer the VIP's traffic as its own SNAT source."""
+    vips = {svc.get("vip") for svc in services if svc.get("vip")}
+    lips = {laddr.get("ip") for svc in services for laddr in svc.get("laddrs") or []}
+    both = sorted(vips & lips)
+    if not both:
+        return []
+    return [f"{variable}: {', '.join(both)} is used both as a VIP and as a FullNAT local address (laddrs[].ip)"]
 
 
 def unknown_variables(names, declared, prefixes):
