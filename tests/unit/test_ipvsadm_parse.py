@@ -244,7 +244,7 @@ def test_transcript_parses_and_counts_match(name, kind):
         assert render_list(parsed) == [line.rstrip() if not line.startswith("  -> ") else line for line in lines]
 
 
-@pytest.mark.parametrize("name,kind", [(n, k) for n, k in LISTINGS if k in P.RS_FAST_RE], ids=lambda v: str(v))
+@pytest.mark.parametrize("name,kind", [(n, k) for n, k in LISTINGS if k in P.RS_FAST_RE], ids=str)
 def test_fast_real_server_lines_read_as_the_general_path_reads_them(name, kind, monkeypatch):
     """The one-match reading of the commonest real server line (a big table's read) gives the
     same data, in the same key order, as the general path, on every -ln/--thresholds transcript."""
