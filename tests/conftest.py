@@ -13,8 +13,12 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(REPO, "build", "collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "dpvs", "cluster")
+# The DPVS v1.10.2 ground truth (real dpip/ipvsadm/dpvs output) the tests replay: the copy in
+# this repository. The project's shared copy (DPVS_SHARED, else ../shared beside the checkout),
+# when present, is only compared with it (tests/unit/test_transcripts_copy.py).
+GROUND_TRUTH = os.path.join(REPO, "tests", "dpvs-transcripts")
+TRANSCRIPTS = os.path.join(GROUND_TRUTH, "v1.10.2")
 SHARED = os.environ.get("DPVS_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
-TRANSCRIPTS = os.path.join(SHARED, "dpvs-transcripts", "v1.10.2")
 EMULATOR_BIN = os.path.join(REPO, "tests", "emulator", "bin")
 
 

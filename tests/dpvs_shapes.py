@@ -64,7 +64,7 @@ SEED001_HOST = {
 }
 
 SHAPES = {
-    # The machine of the transcripts (shared/dpvs-transcripts/dpvs.conf.lab-v1.10.2): one
+    # The machine of the transcripts (tests/dpvs-transcripts/dpvs.conf.lab-v1.10.2): one
     # net_af_packet vdev, master + 1 worker, kni off, small pools.
     "lab-vdev-1node": {
         "host": {

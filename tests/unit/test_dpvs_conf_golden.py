@@ -19,8 +19,7 @@ import dpvs_shapes
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf import conf as _dpvs_conf
 from ansible_collections.dpvs.cluster.plugins.module_utils.dpvs_conf.layout import pci_sort_key
 
-SHARED = os.environ.get("DPVS_SHARED", os.path.join(os.path.dirname(dpvs_shapes.REPO), "shared"))
-LAB_CONF = os.path.join(SHARED, "dpvs-transcripts", "dpvs.conf.lab-v1.10.2")
+LAB_CONF = os.path.join(dpvs_shapes.REPO, "tests", "dpvs-transcripts", "dpvs.conf.lab-v1.10.2")
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 

@@ -10,7 +10,7 @@ layout. Overrides (the role's ``dpvs_conf``) use the same nesting; unknown keywo
 the wrong type or out of DPVS's range fail with the variable path.
 
 Defaults are the values of the dpvs.conf a real DPVS v1.10.2 ran with
-(``shared/dpvs-transcripts/dpvs.conf.lab-v1.10.2``), except four that describe that machine
+(``tests/dpvs-transcripts/dpvs.conf.lab-v1.10.2`` in the repository), except four that describe that machine
 rather than DPVS: ``log_file`` (``/var/log/dpvs.log``, DPVS's own default), ``kni`` (on, DPVS's
 default; v1.10 needs /dev/vhost-net for it), ``pktpool_size`` (65535, DPVS's default) and
 ``conn_pool_size`` (2097152, DPVS's default). docs/dpvs_conf.md lists every keyword.
