@@ -18,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,8 @@ FIXTURE_PATCHES = REPO / "tests" / "fixtures" / "dpdk-patches"
 # DPVS source and applies the two fixture patches through the same mechanism.
 PATCHES = Path(os.environ.get("DPDK_TEST_PATCHES_DIR") or FIXTURE_PATCHES)
 PATCH_NAMES = sorted(p.name for p in PATCHES.glob("*.patch"))  # the role applies them in this order
-LAB_LOCK = os.environ.get("DPVS_LAB_LOCK", "/work/notes/lab.lock")
+# one lab user at a time on a machine (flock on this file; the run creates it)
+LAB_LOCK = os.environ.get("DPVS_LAB_LOCK", os.path.join(tempfile.gettempdir(), "dpvs-cluster-lab.lock"))
 
 SOURCE_POOL = "http://archive.ubuntu.com/ubuntu/pool/main/d/dpdk/"
 DEFAULT_VERSION = "24.11.3"
