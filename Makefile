@@ -69,7 +69,9 @@ ruff:
 	$(BIN)/ruff format --check plugins tools molecule
 
 ansible-lint:
-	$(BIN)/ansible-lint --profile production --strict
+	@# offline, with its own ANSIBLE_HOME: the collection is found through ANSIBLE_COLLECTIONS_PATH
+	@# (build/collections), nothing is installed, nothing is left in ~/.ansible (issue 17)
+	ANSIBLE_HOME=$(REPO)/build/ansible-home $(BIN)/ansible-lint --profile production --strict --offline
 
 # ansible-test needs the collection under ansible_collections/<namespace>/<name>: copy the
 # tracked files there (a copy, not a link: ansible-test refuses symlinked roots).
