@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -72,3 +73,21 @@ def test_every_role_is_documented_from_the_installed_tarball(installed):
     docs = _doc(env, "role", ["dpvs.cluster." + name for name in roles])
     assert sorted(docs) == ["dpvs.cluster." + name for name in roles]
     assert all(doc["entry_points"]["main"]["short_description"] for doc in docs.values())
+
+
+def test_the_execution_environment_needs_are_what_ansible_builder_reads(installed):
+    """meta/execution-environment.yml as ansible-builder (AWX, Automation Platform, navigator
+    images) reads it from the installed collection: the SSH client by default, DPDK's build tools
+    only under the dpdk_build profile, no Python package beyond ansible-core's."""
+    env, root = installed
+    builder = os.path.join(BIN, "ansible-builder")
+    proc = subprocess.run([builder, "introspect", str(root.parents[2])], env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = yaml.safe_load(proc.stdout.split("---", 1)[1])
+    assert data["python"] == []
+    system = [line.split("  #")[0] for line in data["system"]]
+    assert "openssh-client [platform:dpkg]" in system and "openssh-clients [platform:rpm]" in system
+    defaults = [line for line in system if "dpdk_build" not in line]
+    assert sorted(defaults) == ["openssh-client [platform:dpkg]", "openssh-clients [platform:rpm]"]
+    assert "meson [dpdk_build]" in system
