@@ -29,7 +29,7 @@ APT_PACKAGES += meson ninja-build python3-pyelftools libnuma-dev pkg-config gcc 
 PYTEST_ARGS ?=
 
 .PHONY: lab-setup lab-image lab-image-start lab-image-wait lab-up lab-down lab-status lab-ssh lab-ping lab-molecule lab-test
-.PHONY: dpdk-build-test demo setup apt venv collection-link lint yamllint ansible-lint ruff sanity unit integration test bench build clean
+.PHONY: dpdk-build-test demo setup apt venv collection-link lint yamllint ansible-lint changelog-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
 
@@ -55,7 +55,7 @@ collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/dpvs
 	@ln -sfn $(REPO) $(COLLECTIONS)/ansible_collections/dpvs/cluster
 
-lint: yamllint ruff ansible-lint
+lint: yamllint ruff ansible-lint changelog-lint
 
 yamllint:
 	$(BIN)/yamllint --strict .
@@ -67,6 +67,10 @@ ruff:
 	$(BIN)/ruff check --extend-select C901,PLR0912,PLR0915 plugins tools
 	$(BIN)/python tools/function_length.py --max 60 plugins tools
 	$(BIN)/ruff format --check plugins tools molecule
+
+# the changelog fragments as antsibull-changelog (which writes CHANGELOG.rst at a release) reads them
+changelog-lint:
+	$(BIN)/antsibull-changelog lint
 
 ansible-lint:
 	@# offline, with its own ANSIBLE_HOME: the collection is found through ANSIBLE_COLLECTIONS_PATH
