@@ -72,7 +72,7 @@ ruff:
 changelog-lint:
 	$(BIN)/antsibull-changelog lint
 
-ansible-lint:
+ansible-lint: collection-link
 	@# offline, with its own ANSIBLE_HOME: the collection is found through ANSIBLE_COLLECTIONS_PATH
 	@# (build/collections), nothing is installed, nothing is left in ~/.ansible (issue 17)
 	ANSIBLE_HOME=$(REPO)/build/ansible-home $(BIN)/ansible-lint --profile production --strict --offline
