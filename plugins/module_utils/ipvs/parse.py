@@ -357,7 +357,7 @@ def _parse_table(text, mode):
 def _rs_fast(line, mode):
     """The real server of the commonest ``-ln`` and ``--thresholds`` line (an IPv4 address and a
     port, numbers only, no flags) in one match; None for any other line, which the general path
-    reads (the same dict either way: tests/unit/test_ipvs_parse.py compares them)."""
+    reads (the same dict either way: tests/unit/test_ipvsadm_parse.py compares them)."""
     pattern = RS_FAST_RE.get(mode)
     match = pattern.match(line) if pattern is not None else None
     if match is None:

@@ -700,18 +700,28 @@ def _text(texts, name, runner, argv):
     return texts[name] if name in texts else _read(runner, argv)
 
 
+def listing_commands(ipvsadm, flavor, with_thresholds=True, with_lists=False):
+    """``{name: argv}`` of the listings a read of the table may take: ``-ln``, with thresholds
+    ``-ln --thresholds``, on DPVS ``-G`` and, with lists, the black/white lists."""
+    wanted = {"ln": [ipvsadm, "-ln"]}
+    if with_thresholds:
+        wanted["thresholds"] = [ipvsadm, "-ln", "--thresholds"]
+    if flavor == "dpvs":
+        wanted["laddrs"] = [ipvsadm, "-G"]
+        if with_lists:
+            wanted["blocklist"] = [ipvsadm, "--get-blklst"]
+            wanted["allowlist"] = [ipvsadm, "--get-whtlst"]
+    return wanted
+
+
 def _listings(runner, ipvsadm, flavor, with_thresholds, with_lists, ln_text, parallel):
     """``{"ln": text}`` (read unless given); with ``parallel`` also the other listings the read
     may need, all read at once (:meth:`Runner.reads`; one listing alone is read as ever)."""
-    wanted = {} if ln_text is not None else {"ln": [ipvsadm, "-ln"]}
-    if parallel:
-        if with_thresholds:
-            wanted["thresholds"] = [ipvsadm, "-ln", "--thresholds"]
-        if flavor == "dpvs":
-            wanted["laddrs"] = [ipvsadm, "-G"]
-            if with_lists:
-                wanted["blocklist"] = [ipvsadm, "--get-blklst"]
-                wanted["allowlist"] = [ipvsadm, "--get-whtlst"]
+    wanted = listing_commands(ipvsadm, flavor, with_thresholds, with_lists)
+    if not parallel:
+        wanted = {"ln": wanted["ln"]}
+    if ln_text is not None:
+        del wanted["ln"]
     texts = dict(zip(wanted, runner.reads(list(wanted.values()))))
     if ln_text is not None:
         texts["ln"] = ln_text
@@ -1101,9 +1111,8 @@ def prefetch_listings(module, runner, params):
     ipvsadm = module.get_bin_path(params.get("ipvsadm_path") or "ipvsadm")
     if ipvsadm is None:
         return
-    argvs = [[ipvsadm, "-ln"], [ipvsadm, "-ln", "--thresholds"]]
+    argvs = list(listing_commands(ipvsadm, flavor).values())
     if flavor == "dpvs":
-        argvs.append([ipvsadm, "-G"])
         dpip = module.get_bin_path(params.get("dpip_path") or "dpip")
         if dpip is not None:
             argvs.append([dpip, "link", "show"])
