@@ -230,6 +230,57 @@ options:
         type: str
         choices: [present, absent]
         default: present
+      owner:
+        description:
+          - Who keeps the service in the live table. V(ipvsadm) - this module. V(keepalived) - keepalived
+            (the P(dpvs.cluster.keepalived#role) role renders it, with O(services[].health_check)); this module
+            validates the entry but neither changes, purges nor verifies the live service, and RV(owned_elsewhere)
+            names it.
+        type: str
+        choices: [ipvsadm, keepalived]
+        default: ipvsadm
+      health_check:
+        description:
+          - Only with O(services[].owner=keepalived) - keepalived's check of each real server (its C(TCP_CHECK),
+            C(HTTP_GET), C(SSL_GET), C(MISC_CHECK) or C(UDP_CHECK)); omitted - real servers are never taken out.
+        type: dict
+        suboptions:
+          type:
+            description:
+              - The check. V(tcp) connects, V(http)/V(https) expect O(services[].health_check.status_code) for
+                O(services[].health_check.path), V(misc) runs O(services[].health_check.script), V(udp) sends a
+                datagram (TCP services take tcp, http, https or misc; UDP services udp or misc; SCTP misc).
+            type: str
+            choices: [tcp, http, https, misc, udp]
+            required: true
+          interval:
+            description: Seconds between two checks of a real server (keepalived's C(delay_loop)); default 6.
+            type: int
+          timeout:
+            description: Seconds a check may take (C(connect_timeout), C(misc_timeout) for misc); default 3.
+            type: int
+          retries:
+            description: Checks retried before the real server is taken out (C(retry)); default 3.
+            type: int
+          retry_delay:
+            description: Seconds between the retries (C(delay_before_retry)); default 1.
+            type: int
+          port:
+            description: The port checked (C(connect_port)); omitted - the real server's port.
+            type: int
+          path:
+            description: V(http)/V(https) - the URL path requested; default V(/).
+            type: str
+          status_code:
+            description: V(http)/V(https) - the expected HTTP status; default 200.
+            type: int
+          script:
+            description: V(misc) - the absolute path of the program run (exit 0 - up); run without a shell.
+            type: str
+          require_reply:
+            description:
+              - V(udp) - a real server must answer the datagram (else only an ICMP error takes it out); default false.
+            type: bool
   purge:
     description:
       - Remove the live services that O(services) does not declare (TCP/UDP/SCTP VIP:port and fwmark services;
@@ -464,6 +515,13 @@ commands:
     - cmd: [/usr/bin/ipvsadm, -R]
       stdin: "-a -t 10.0.96.204:80 -r 192.168.229.1:80 -b -w 1\n"
       rc: 0
+owned_elsewhere:
+  description:
+    - The declared services keepalived keeps (O(services[].owner=keepalived)), left alone by this run.
+  returned: success
+  type: list
+  elements: str
+  sample: [tcp 10.0.96.205:443]
 drained:
   description:
     - The real servers drained before their removal, with C(service), C(ip), C(port), C(seconds) waited,
@@ -567,6 +625,22 @@ ARGUMENT_SPEC = dict(
             blocklist=dict(type="list", elements="str"),
             allowlist=dict(type="list", elements="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            owner=dict(type="str", choices=["ipvsadm", "keepalived"], default="ipvsadm"),
+            health_check=dict(
+                type="dict",
+                options=dict(
+                    type=dict(type="str", choices=["tcp", "http", "https", "misc", "udp"], required=True),
+                    interval=dict(type="int"),
+                    timeout=dict(type="int"),
+                    retries=dict(type="int"),
+                    retry_delay=dict(type="int"),
+                    port=dict(type="int"),
+                    path=dict(type="str"),
+                    status_code=dict(type="int"),
+                    script=dict(type="str"),
+                    require_reply=dict(type="bool"),
+                ),
+            ),
         ),
     ),
     purge=dict(type="bool", default=False),

@@ -66,11 +66,12 @@ def dpip_state(items, kind):
 
 
 def ipvsadm_rules(services):
-    """``ipvsadm -R`` lines (a list of strings) that rebuild ``services`` on an empty DPVS."""
+    """``ipvsadm -R`` lines (a list of strings) that rebuild ``services`` on an empty DPVS
+    (keepalived's services left out: keepalived adds them when it starts after DPVS)."""
     table = _ipvs_model.normalize(services, flavor="dpvs")
     lines = []
     for svc in table:
-        if svc["state"] != "present":
+        if svc["state"] != "present" or svc["owner"] != "ipvsadm":
             continue
         lines.append(_ipvs_model.restore_line(_ipvs_model.render_add_service(svc, "dpvs")))
         for rs in svc["real_servers"] or []:

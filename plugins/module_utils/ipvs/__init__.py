@@ -8,6 +8,9 @@
 - ``plan``: the planner (live + desired -> ordered actions), execution units (``-R`` batches),
   apply with drains, and :class:`IpvsTable`, the table the converge core runs; ``run_module()``
   is the ``ipvsadm`` module's body;
+- ``health_check``: a keepalived service's ``health_check`` (TCP, HTTP, HTTPS, MISC, UDP): its keys,
+  values and defaults, checked with the rest of the table (``model``), so a bad check stops every
+  role that reads the table before any change;
 - ``services_file``: the desired table read from a JSON file on the host (``services_file``),
   its keys and types checked against the ``services`` option's own argument spec.
 """

@@ -32,8 +32,12 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import 
     path_join,
     port,
 )
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import health_check as _checks
 
 FLAVORS = ("dpvs", "kernel")
+# who keeps a service in the live table: this module (static) or keepalived (health-checked;
+# the module then neither changes nor purges it, docs/ha.md)
+OWNERS = ("ipvsadm", "keepalived")
 SCHEDULERS = {
     "dpvs": ("rr", "wrr", "wlc", "conhash", "mh", "fo"),
     "kernel": ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"),
@@ -271,6 +275,8 @@ def _normalize_service(path, raw, flavor):
         "path": path,
         "key": key,
         "label": service_label(key),
+        "owner": _owner(path, raw, state),
+        "health_check": None,
         "protocol": protocol,
         "vip": vip,
         "port": vport,
@@ -285,6 +291,8 @@ def _normalize_service(path, raw, flavor):
     }
     if state == "absent":
         return svc
+    if svc["owner"] == "keepalived":
+        svc["health_check"] = _checks.normalize(path_join(path, "health_check"), raw.get("health_check"), protocol)
     _normalize_options(path, raw, svc, flavor)
     if flavor == "kernel":
         _reject_dpvs_only(path, raw)
@@ -293,6 +301,32 @@ def _normalize_service(path, raw, flavor):
     for name in ("blocklist", "allowlist"):
         svc[name] = _service_acl(path, raw, name, protocol, flavor)
     return svc
+
+
+def _owner(path, raw, state):
+    """``owner`` checked (a health check is keepalived's: only its services have one)."""
+    owner = raw.get("owner") or "ipvsadm"
+    if owner not in OWNERS:
+        raise InputError(path_join(path, "owner"), owner, "must be ipvsadm or keepalived")
+    check = raw.get("health_check")
+    if owner == "ipvsadm" and check is not None:
+        raise InputError(
+            path_join(path, "health_check"),
+            check,
+            "health checks run in keepalived: set owner: keepalived on this service (docs/ha.md)",
+        )
+    if owner == "keepalived" and state != "present":
+        raise InputError(
+            path_join(path, "state"),
+            state,
+            "a keepalived service is removed by deleting it from the inventory (keepalived drops it on reload)",
+        )
+    return owner
+
+
+def owned(services, owner="ipvsadm"):
+    """The canonical services of ``owner`` (normalize's output)."""
+    return [svc for svc in services if svc["owner"] == owner]
 
 
 def _fwmark_address(path, raw, flavor):

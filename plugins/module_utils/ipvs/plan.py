@@ -918,7 +918,8 @@ class IpvsTable(core.Table):
         self.get_bin = get_bin
         self.sleep = sleep
         self.clock = clock
-        self.flavor, self.desired = validated or validate_params(params)
+        self.flavor, desired = validated or validate_params(params)
+        self.desired = self._own(desired)
         self.binaries = {"ipvsadm": get_bin("ipvsadm_path", "ipvsadm")}
         self.ln_text = None
         self.probed = False
@@ -932,10 +933,19 @@ class IpvsTable(core.Table):
         """The flavour (``auto``: probed, then its rules checked) and the laddr devices, once."""
         if self.flavor == "auto":
             self.flavor, self.ln_text = detect_flavor(self.runner, self.binaries["ipvsadm"])
-            self.desired = M.normalize(self.params.get("services"), self.flavor)
+            self.desired = self._own(M.normalize(self.params.get("services"), self.flavor))
         self.links = self._check_laddr_devices()
         self._reads()
         self.probed = True
+
+    def _own(self, desired):
+        """The services this module keeps; keepalived's (``owner: keepalived``) are set aside in
+        ``foreign``: the read leaves them out, so they are neither planned, purged nor verified."""
+        self.foreign = {svc["key"]: svc["label"] for svc in desired if svc["owner"] != "ipvsadm"}
+        return M.owned(desired) if self.foreign else desired
+
+    def _without_foreign(self, live):
+        return [svc for svc in live if svc["key"] not in self.foreign] if self.foreign else live
 
     def _reads(self):
         """Which extra listings a read needs: thresholds, black/white lists."""
@@ -979,7 +989,7 @@ class IpvsTable(core.Table):
             self._probe()
         self.parsed, live = self._read_live(self.with_lists, self.ln_text)
         self.runner.forget_prefetched()  # listings started early serve this first read only
-        return live
+        return self._without_foreign(live)
 
     def fresh(self):
         """A freshly started DPVS: no service. With ``flavor: auto`` the flavour is DPVS's (only
@@ -989,7 +999,7 @@ class IpvsTable(core.Table):
             return None
         if self.flavor == "auto":
             self.flavor = "dpvs"
-            self.desired = M.normalize(self.params.get("services"), self.flavor)
+            self.desired = self._own(M.normalize(self.params.get("services"), self.flavor))
         self._reads()
         self.parsed = {"version": None, "size": None, "services": []}
         return []
@@ -1008,7 +1018,8 @@ class IpvsTable(core.Table):
             # a recreated service's black/white lists were not read: read them, plan again (the
             # live table is replaced in place, so the guard and the diff see the lists too)
             self.with_lists = True
-            self.parsed, live[:] = self._read_live(True)
+            self.parsed, relisted = self._read_live(True)
+            live[:] = self._without_foreign(relisted)
             return plan(self.desired, live, self.flavor, **options)
 
     def guard(self, live, plan):
@@ -1055,7 +1066,7 @@ class IpvsTable(core.Table):
         added = added_local_addresses(plan) if self.flavor == "dpvs" else []
         if added:
             _workers.check(self.runner, self.dpip(), self.applied, added, self.drained)
-        return live_after
+        return self._without_foreign(live_after)
 
     def verify(self, plan, after):
         return verify(plan.expected, after)
@@ -1069,7 +1080,7 @@ class IpvsTable(core.Table):
         return NotConvergedError(msg, problems, commands, batch_errors=self.batch_errors)
 
     def report(self, after, plan):
-        result = {"flavor": self.flavor, "drained": self.drained}
+        result = {"flavor": self.flavor, "drained": self.drained, "owned_elsewhere": sorted(self.foreign.values())}
         if self.params.get("return_services", True):
             result["services"] = self.services
         return result
