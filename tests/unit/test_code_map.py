@@ -22,7 +22,8 @@ ALLOWED = {
     "kernel": {"common", "converge", "ipvs"},
     "dpvs_conf": {"common", "converge", "dpip", "ipvs"},
     "dpvs_state": {"common", "converge", "dpip", "ipvs"},
-    "controller": {"common", "converge", "dpip", "ipvs", "host", "kernel", "dpvs_conf", "dpvs_state"},
+    "keepalived": {"common", "ipvs"},
+    "controller": {"common", "converge", "dpip", "ipvs", "host", "kernel", "dpvs_conf", "dpvs_state", "keepalived"},
     "cli": set(),  # imports its commands' modules by name when one runs (cli/main.py COMMANDS)
 }
 
