@@ -101,3 +101,26 @@ def _inventory_vars(path):
 )  # fmt: skip
 def test_the_collections_own_inventories_use_declared_names_only(path):
     assert dpvs_unknown_vars(dict.fromkeys(_inventory_vars(path), 1)) == []
+
+
+def test_a_dict_suboption_is_checked_as_one_dict():
+    from ansible_collections.dpvs.cluster.plugins.module_utils.controller.role_inputs import list_problems
+    from ansible_collections.dpvs.cluster.plugins.modules.ipvsadm import ARGUMENT_SPEC
+
+    spec = ARGUMENT_SPEC["services"]
+    base = {
+        "vip": "10.0.96.204",
+        "port": 80,
+        "owner": "keepalived",
+        "real_servers": [{"ip": "192.168.229.1", "port": 80}],
+    }
+    assert list_problems([dict(base, health_check={"type": "tcp"})], "services", "svcs", spec, "dpvs") == []
+    assert list_problems([dict(base, health_check={"type": "tcp", "intervall": 3})], "services", "svcs", spec) == [
+        "svcs[0].health_check.intervall: unknown key (did you mean interval?)"
+    ]
+    assert list_problems([dict(base, health_check={"interval": 3})], "services", "svcs", spec) == [
+        "svcs[0].health_check.type: required key is missing"
+    ]
+    assert list_problems([dict(base, health_check="tcp")], "services", "svcs", spec) == [
+        "svcs[0].health_check: must be a dict (got 'tcp')"
+    ]

@@ -43,11 +43,20 @@ def unknown_keys(value, options, path):
                 continue
             sub = options[key].get("options")
             if sub and item[key] is not None:
-                problems += unknown_keys(item[key], sub, f"{where}.{key}")
+                problems += _sub_unknown_keys(item[key], options[key], f"{where}.{key}")
         for key, spec in sorted(options.items()):
             if spec.get("required") and item.get(key) is None:
                 problems.append(f"{where}.{key}: required key is missing")
     return problems
+
+
+def _sub_unknown_keys(value, spec, path):
+    """unknown_keys of a suboption: a list of dicts, or one dict (``type: dict``)."""
+    if spec.get("type") != "dict":
+        return unknown_keys(value, spec["options"], path)
+    if not isinstance(value, dict):
+        return [f"{path}: must be a dict (got {value!r})"]
+    return [problem.replace(f"{path}[0]", path, 1) for problem in unknown_keys([value], spec["options"], path)]
 
 
 def _coerce(value, kind, spec, variable):
