@@ -22,7 +22,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export ANSIBLE_LOCALHOST_WARNING := False
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
-APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack
+APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack keepalived
 # The dpdk role's build host in CI is this machine (make dpdk-build-test, then the lab's converge
 # copies the result): DPDK's meson build and its tools.
 APT_PACKAGES += meson ninja-build python3-pyelftools libnuma-dev pkg-config gcc xz-utils patch
