@@ -48,6 +48,12 @@ options:
     description: The variable names messages use, keys C(services), C(vrrp), C(priority).
     type: dict
     default: {}
+  drain:
+    description:
+      - Every VRRP instance at priority 1 (a rolling restart drains this node); C(restart_text) then says so,
+        so that entering and leaving the drain is a restart.
+    type: bool
+    default: false
   network:
     description:
       - The host's C(dpvs_network) inputs - C(addresses), C(purge), C(purge_devices) - checked against the VRRP
@@ -76,7 +82,9 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.controller.plain_data
 from ansible_collections.dpvs.cluster.plugins.module_utils.keepalived.conf import Names, build
 
 
-def keepalived_conf(services, vrrp_instances=None, flavor=None, priority=100, router_id="lb", names=None, network=None):
+def keepalived_conf(
+    services, vrrp_instances=None, flavor=None, priority=100, router_id="lb", names=None, network=None, drain=False
+):
     return build(
         from_json_text(services),
         vrrp_instances if vrrp_instances is not None else [],
@@ -85,6 +93,7 @@ def keepalived_conf(services, vrrp_instances=None, flavor=None, priority=100, ro
         router_id=router_id,
         names=Names(**(names or {})),
         network=network,
+        drain=drain,
     )
 
 

@@ -208,3 +208,11 @@ def test_vips_left_to_keepalived_are_not_static_addresses_nor_purged():
     network = {"addresses": [{"address": "10.0.96.1/24", "dev": "dpdk0"}], "purge": True}
     assert C.build([], [instance], "dpvs", network=network)["problems"] == []  # dpdk1 is not purged
     assert C.build([], [instance], "dpvs", network=dict(network, purge_devices=["dpdk1"]))["problems"]
+
+
+def test_drain_puts_every_instance_at_priority_1_and_is_a_restart():
+    result, spec = case("dpvs-vrrp-only")
+    drained = C.build(spec["services"], spec["vrrp_instances"], "dpvs", priority=100, drain=True)
+    assert drained["text"].count("    priority 1\n") == 2 and "priority 100" not in drained["text"]
+    assert drained["restart_text"].startswith(C.DRAINED) and result["restart_text"] == ""
+    assert [line for line in drained["text"].splitlines() if line.startswith("    priority")] == ["    priority 1"] * 2

@@ -398,9 +398,16 @@ def global_defs(router_id, services):
     return _block("global_defs", lines)
 
 
-def build(services, instances, flavor, priority=100, router_id="lb", names=None, network=None):
+DRAINED_PRIORITY = 1
+DRAINED = "# drained: every VRRP instance at priority 1 (a rolling restart runs on this node)"
+
+
+def build(services, instances, flavor, priority=100, router_id="lb", names=None, network=None, drain=False):
     """The keepalived.conf of one host (see the module's docstring); ``network``: the host's
-    dpvs_network inputs, checked against the VIPs (:func:`network_problems`)."""
+    dpvs_network inputs, checked against the VIPs (:func:`network_problems`). ``drain``: every
+    VRRP instance at priority 1, so that the other nodes hold the VIPs; entering and leaving it is
+    a restart (``restart_text`` says so): keepalived's stop hands the VIPs over at once, with or
+    without preemption."""
     names = names or Names()
     if flavor not in FLAVORS:
         return {
@@ -417,6 +424,9 @@ def build(services, instances, flavor, priority=100, router_id="lb", names=None,
     if problems:
         return {"text": "", "restart_text": "", "services": [], "problems": problems}
     restart = laddr_groups(mine)
+    if drain:
+        vrrp = [dict(inst, priority=DRAINED_PRIORITY) for inst in vrrp]
+        restart = [DRAINED, *restart]
     lines = global_defs(router_id, mine)
     for inst in vrrp:
         lines += ["", *vrrp_instance(inst)]
