@@ -99,7 +99,8 @@ def role_names(roles_dir=ROLES, playbooks_dir=PLAYBOOKS):
         declared.update(_names_in(_yml_files(base, "defaults", "vars"), TOP_KEY_RE.findall))
         declared.update(_names_in(_yml_files(base, "tasks", "handlers"), _task_names))
     words = re.compile(r"\b((?:{})[a-z0-9_]+)\b".format("|".join(sorted(prefixes, key=len, reverse=True))))
-    declared.update(_names_in(_yml_files(playbooks_dir), words.findall))
+    # the playbooks and the task files they share (playbooks/tasks)
+    declared.update(_names_in(_yml_files(playbooks_dir) + _yml_files(playbooks_dir, "tasks"), words.findall))
     return declared, prefixes
 
 

@@ -62,7 +62,13 @@ def test_the_role_leaves_keepalived_services_alone(emulator, ansible, converged)
     assert "192.168.229.2:443" in listing_of(emulator, "10.0.96.204:443")
 
 
-def test_a_keepalived_service_without_keepalived_is_refused_before_any_change(emulator, ansible, converged, tmp_path):
+def test_refusals_before_any_change(emulator, ansible, converged, tmp_path):
+    """One converged node (its setup is most of the time), two refusals."""
+    a_keepalived_service_without_keepalived_is_refused(emulator, ansible, converged, tmp_path)
+    a_bad_health_check_stops_the_role(emulator, ansible, converged)
+
+
+def a_keepalived_service_without_keepalived_is_refused(emulator, ansible, converged, tmp_path):
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"children": {"dpvs": {"hosts": {"localhost": {}}}}}}))
     variables = dict(converged, dpvs_services_services=[*converged["dpvs_services_services"], KEPT])
@@ -77,7 +83,7 @@ def test_a_keepalived_service_without_keepalived_is_refused_before_any_change(em
     assert found
 
 
-def test_a_bad_health_check_stops_the_role_before_any_change(emulator, ansible, converged):
+def a_bad_health_check_stops_the_role(emulator, ansible, converged):
     bad = dict(KEPT, health_check={"type": "http", "path": "healthz"})
     variables = dict(converged, dpvs_services_services=[*converged["dpvs_services_services"], bad])
     found = refused(emulator, ansible, variables, "dpvs_services_services[1].health_check.path")

@@ -94,3 +94,11 @@ def test_validate_marks_prepare_roles_as_such():
     expected = {g: list(r) for g, r in by_group.items()}
     expected["dpvs"] = expected["dpvs"] + ["dpdk"]  # dpvs.yml's dpdk play honours it too
     assert play["vars"]["__validate_prepare_by_group"] == expected
+
+
+def test_rolling_restart_is_one_node_at_a_time_and_stops_at_the_first_failure():
+    (play,) = [p for p in _load("rolling_restart.yml") if "hosts" in p]
+    assert play["hosts"] == "dpvs" and play["serial"] == 1 and play["max_fail_percentage"] == 0
+    assert _imports("rolling_restart.yml")[:1] == ["validate.yml"]
+    # play vars outrank the inventory: a setting there would silently override the user's
+    assert not [name for name in play.get("vars", {}) if name.startswith("dpvs_rolling_")]
