@@ -58,6 +58,8 @@ options:
     description:
       - The host's C(dpvs_network) inputs - C(addresses), C(purge), C(purge_devices) - checked against the VRRP
         VIPs (a VIP also declared there, a purge of the device keepalived puts VIPs on).
+      - C(kernel_ipvs_purge) - C(kernel_forwarder) purges this host's Linux IPVS table (mode ipvs with purge), which
+        would remove keepalived's services.
     type: dict
     default: {}
 """

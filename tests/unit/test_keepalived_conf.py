@@ -216,3 +216,11 @@ def test_drain_puts_every_instance_at_priority_1_and_is_a_restart():
     assert drained["text"].count("    priority 1\n") == 2 and "priority 100" not in drained["text"]
     assert drained["restart_text"].startswith(C.DRAINED) and result["restart_text"] == ""
     assert [line for line in drained["text"].splitlines() if line.startswith("    priority")] == ["    priority 1"] * 2
+
+
+def test_kernel_forwarder_purging_ipvs_would_remove_keepalived_services():
+    svc = dict(SVC, real_servers=[{"ip": "192.168.229.1", "port": 80, "forward": "masq"}])
+    problems = C.build([svc], [], "kernel", network={"kernel_ipvs_purge": True})["problems"]
+    assert len(problems) == 1 and "would purge keepalived's services (tcp 10.0.96.204:80)" in problems[0]
+    assert C.build([svc], [], "kernel", network={"kernel_ipvs_purge": False})["problems"] == []
+    assert C.build([], [VRRP], "kernel", network={"kernel_ipvs_purge": True})["problems"] == []  # VRRP only: fine

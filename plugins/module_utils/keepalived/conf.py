@@ -419,6 +419,12 @@ def build(services, instances, flavor, priority=100, router_id="lb", names=None,
     mine, problems = keepalived_services(services, flavor, names)
     vrrp, vrrp_problems = vrrp_instances(instances, flavor, priority, names)
     problems += vrrp_problems or network_problems(vrrp, network or {}, names)
+    if mine and (network or {}).get("kernel_ipvs_purge"):
+        problems.append(
+            f"{names.services}: kernel_forwarder (kernel_forwarder_mode ipvs, kernel_forwarder_purge true) would purge "
+            f"keepalived's services ({', '.join(svc['label'] for svc in mine)}) from this host's IPVS table at every "
+            "run: set kernel_forwarder_purge: false here, or keep these services out of keepalived"
+        )
     if not NAME_RE.match(str(router_id)):
         problems.append(f"keepalived_router_id: must be a word of letters, digits, _ . - (got {router_id!r})")
     if problems:
