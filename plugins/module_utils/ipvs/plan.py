@@ -944,9 +944,6 @@ class IpvsTable(core.Table):
         self.foreign = {svc["key"]: svc["label"] for svc in desired if svc["owner"] != "ipvsadm"}
         return M.owned(desired) if self.foreign else desired
 
-    def _without_foreign(self, live):
-        return [svc for svc in live if svc["key"] not in self.foreign] if self.foreign else live
-
     def _reads(self):
         """Which extra listings a read needs: thresholds, black/white lists."""
         self.with_thresholds = any(s["state"] == "present" and s["real_servers"] is not None for s in self.desired)
@@ -979,17 +976,22 @@ class IpvsTable(core.Table):
         return None
 
     def _read_live(self, with_lists, ln_text=None):
+        """``(parsed, live)``: ``live`` without the services keepalived keeps (``foreign``), for
+        every read of the table (the first, a re-read with the lists, the read-back)."""
         parallel = len(self.desired) >= PARALLEL_READS_FROM
-        return read_live(
+        parsed, live = read_live(
             self.runner, self.binaries["ipvsadm"], self.flavor, self.with_thresholds, with_lists, ln_text, parallel
         )
+        if self.foreign:
+            live = [svc for svc in live if svc["key"] not in self.foreign]
+        return parsed, live
 
     def read(self):
         if not self.probed:
             self._probe()
         self.parsed, live = self._read_live(self.with_lists, self.ln_text)
         self.runner.forget_prefetched()  # listings started early serve this first read only
-        return self._without_foreign(live)
+        return live
 
     def fresh(self):
         """A freshly started DPVS: no service. With ``flavor: auto`` the flavour is DPVS's (only
@@ -1018,8 +1020,7 @@ class IpvsTable(core.Table):
             # a recreated service's black/white lists were not read: read them, plan again (the
             # live table is replaced in place, so the guard and the diff see the lists too)
             self.with_lists = True
-            self.parsed, relisted = self._read_live(True)
-            live[:] = self._without_foreign(relisted)
+            self.parsed, live[:] = self._read_live(True)
             return plan(self.desired, live, self.flavor, **options)
 
     def guard(self, live, plan):
@@ -1066,7 +1067,7 @@ class IpvsTable(core.Table):
         added = added_local_addresses(plan) if self.flavor == "dpvs" else []
         if added:
             _workers.check(self.runner, self.dpip(), self.applied, added, self.drained)
-        return self._without_foreign(live_after)
+        return live_after
 
     def verify(self, plan, after):
         return verify(plan.expected, after)
