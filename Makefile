@@ -19,6 +19,8 @@ export PATH := $(BIN):$(PATH)
 # playbooks and ansible-doc resolve dpvs.cluster.* from the working tree.
 COLLECTIONS := $(REPO)/build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# ansible-core's own files (local temp, caches) under build/, not in the user's ~/.ansible
+export ANSIBLE_HOME := $(REPO)/build/ansible-home
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export ANSIBLE_LOCALHOST_WARNING := False
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := False
@@ -73,21 +75,23 @@ changelog-lint:
 	$(BIN)/antsibull-changelog lint
 
 ansible-lint: collection-link
-	@# offline, with its own ANSIBLE_HOME: the collection is found through ANSIBLE_COLLECTIONS_PATH
-	@# (build/collections), nothing is installed, nothing is left in ~/.ansible (issue 17)
-	ANSIBLE_HOME=$(REPO)/build/ansible-home $(BIN)/ansible-lint --profile production --strict --offline
+	@# offline, with ANSIBLE_HOME under build/: the collection is found through ANSIBLE_COLLECTIONS_PATH
+	@# (build/collections), nothing is installed, nothing is left in ~/.ansible
+	$(BIN)/ansible-lint --profile production --strict --offline
 
 # ansible-test needs the collection under ansible_collections/<namespace>/<name>: copy the
-# tracked files there (a copy, not a link: ansible-test refuses symlinked roots).
+# tracked files there (a copy, not a link: ansible-test refuses symlinked roots). ansible-test keeps
+# its cache and virtualenvs in $HOME/.ansible/test: HOME is build/home for it, not the user's.
 SANITY_ROOT := $(REPO)/build/sanity/ansible_collections/dpvs/cluster
+SANITY_HOME := $(REPO)/build/home
 sanity:
 	rm -rf $(REPO)/build/sanity && mkdir -p $(SANITY_ROOT)
 	git ls-files -co --exclude-standard | rsync -a --files-from=- ./ $(SANITY_ROOT)/
 	cd $(SANITY_ROOT) && git init -q && git add -A
 	@pipver=$$($(BIN)/python -c 'import re,ansible_test,os; p=os.path.join(os.path.dirname(ansible_test.__file__),"_internal","python_requirements.py"); print(re.search(r"pip=.([0-9.]+).", open(p).read()).group(1))'); \
-	  cache=$$HOME/.ansible/test/cache/get_pip_$${pipver//./_}.py; mkdir -p $$(dirname $$cache); \
+	  cache=$(SANITY_HOME)/.ansible/test/cache/get_pip_$${pipver//./_}.py; mkdir -p $$(dirname $$cache); \
 	  [ -s $$cache ] || cp .ci/get_pip_shim.py $$cache
-	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11
+	cd $(SANITY_ROOT) && HOME=$(SANITY_HOME) $(BIN)/ansible-test sanity --color no --python 3.11
 
 unit:
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)

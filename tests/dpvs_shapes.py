@@ -318,6 +318,7 @@ def role_defaults(**overrides):
     with open(os.path.join(REPO, "roles", "dpvs", "defaults", "main.yml")) as handle:
         values = yaml.safe_load(handle)
     values.pop("dpvs_lip_count")  # refers to another role's variable
+    values["ansible_facts"] = {"os_family": "Debian"}  # the build packages are chosen by OS family
     values.update(overrides)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     for _round in range(5):  # defaults refer to defaults (dpvs_conf_path -> dpvs_root)
