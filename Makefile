@@ -99,6 +99,10 @@ unit:
 integration:
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 --durations=15 tests/integration $(PYTEST_ARGS)
 
+# Tiers that run Ansible on this machine only (local connections): its "remote" temp under build/
+# too. Not the lab: there the remote temp is on the VMs.
+unit integration demo dpdk-build-test: export ANSIBLE_REMOTE_TEMP := $(REPO)/build/ansible-home/remote-tmp
+
 # The lab image (about 7 min cold: mmdebstrap on this machine, no VM) is built in the background
 # while the tiers before the lab run; `lab-image-wait` then waits for it (and fails with its log).
 test: setup lab-setup
