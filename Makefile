@@ -31,7 +31,7 @@ APT_PACKAGES += meson ninja-build python3-pyelftools libnuma-dev pkg-config gcc 
 PYTEST_ARGS ?=
 
 .PHONY: lab-setup lab-image lab-image-start lab-image-wait lab-up lab-down lab-status lab-ssh lab-ping lab-molecule lab-test
-.PHONY: dpdk-build-test demo setup apt venv collection-link lint yamllint ansible-lint changelog-lint ruff sanity unit integration test bench build clean
+.PHONY: dpdk-build-test demo setup apt venv collection-link lint yamllint ansible-lint changelog-lint docs-lint ruff sanity unit integration test bench build clean
 
 setup: apt venv collection-link
 
@@ -57,7 +57,7 @@ collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/dpvs
 	@ln -sfn $(REPO) $(COLLECTIONS)/ansible_collections/dpvs/cluster
 
-lint: yamllint ruff ansible-lint changelog-lint
+lint: yamllint ruff ansible-lint changelog-lint docs-lint
 
 yamllint:
 	$(BIN)/yamllint --strict .
@@ -73,6 +73,11 @@ ruff:
 # the changelog fragments as antsibull-changelog (which writes CHANGELOG.rst at a release) reads them
 changelog-lint:
 	$(BIN)/antsibull-changelog lint
+
+# the plugins' documentation as antsibull-docs (docs.ansible.com's builder) reads it: markup
+# (O(), M(), L()), references between modules, the schema of every DOCUMENTATION block
+docs-lint: collection-link
+	cd $(COLLECTIONS)/ansible_collections/dpvs/cluster && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 ansible-lint: collection-link
 	@# offline, with ANSIBLE_HOME under build/: the collection is found through ANSIBLE_COLLECTIONS_PATH
