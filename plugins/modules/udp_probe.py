@@ -77,7 +77,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: 200 datagrams on each of the seed's 11 ports through the forwarder
+- name: 200 datagrams on each of 11 forwarded ports (7890-7900) through the forwarder
   dpvs.cluster.udp_probe:
     host: 10.11.7.199
     ports: ["7890-7900"]

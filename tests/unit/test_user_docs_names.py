@@ -12,7 +12,12 @@ import re
 from conftest import REPO
 
 CONTRIBUTOR_PAGES = {"decisions.md", "performance.md", "internals.md", "lab.md"}
-CONTENT_DIRS = ["inventories", "roles", "playbooks"]
+CONTENT_DIRS = [
+    "inventories",
+    "roles",
+    "playbooks",
+    *(f"plugins/{kind}" for kind in ("modules", "filter", "callback", "action", "doc_fragments")),
+]
 CONTENT_FILES = ["galaxy.yml", os.path.join("meta", "runtime.yml")]
 SKIP_DIRS = {"__pycache__"}
 INTERNAL = re.compile(r"\b[Ss]eeds? ?0\d\d\b|\b[Ss]eeds \d+/\d+\b|\bthe seed'?s?\b|\b[Ii]ssue \d+\b")

@@ -72,7 +72,7 @@ TABLE = [
                 "dpvs_patches": [RTE_SRAND_PATCH],
                 "note": (
                     _DEFERRED_SEEDING
-                    + ". Tested (issue 12): v1.10.2 on 24.11.3 starts only with "
+                    + ". Tested: v1.10.2 on 24.11.3 starts only with "
                     + RTE_SRAND_PATCH
                     + " (rte_srand() moved after rte_eal_init()), the dpdk role's default; "
                     "later 24.11.x stable releases keep the deferred seeding."
