@@ -81,6 +81,14 @@ def kernel_forwarder_ipvs_services(forwards, address, scheduler="sh"):
         raise AnsibleFilterError(f"kernel_forwarder: {exc}") from exc
 
 
+def kernel_forwarder_ipvs_saved(saved, services=None):
+    """The saved IPVS table without the services keepalived keeps (lines)."""
+    try:
+        return _kforward.ipvs_saved_without_keepalived(saved, services)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"kernel_forwarder_ipvs_saved: {exc}") from exc
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -90,4 +98,5 @@ class FilterModule:
             "kernel_forwarder_rule_text": plain_args(kernel_forwarder_rule_text),
             "kernel_forwarder_conntrack": plain_args(kernel_forwarder_conntrack),
             "kernel_forwarder_ipvs_services": plain_args(kernel_forwarder_ipvs_services),
+            "kernel_forwarder_ipvs_saved": plain_args(kernel_forwarder_ipvs_saved),
         }

@@ -298,3 +298,44 @@ def test_ipvs_services_are_accepted_by_the_ipvsadm_model():
     assert [svc["key"] for svc in desired] == [("udp", "10.11.7.199", 7890), ("udp", "10.11.7.199", 7891)]
     assert {svc["options"]["scheduler"] for svc in desired} == {"rr"}
     assert desired[0]["real_servers"][0]["forward"] == "masq"
+
+
+SAVED = "\n".join(
+    [
+        "-A -t 10.11.7.200:80 -s wlc -p 300",
+        "-a -t 10.11.7.200:80 -r 10.11.8.1:80 -m -w 1",
+        "-A -t 10.11.7.199:7890 -s sh",
+        "-a -t 10.11.7.199:7890 -r 10.11.7.239:7890 -m -w 1",
+        "-A -u 10.11.7.200:7890 -s sh",
+        "-a -u 10.11.7.200:7890 -r 10.11.8.1:7890 -m -w 1",
+        "-A -t [2001:db8::1]:443 -s rr",
+        "-a -t [2001:db8::1]:443 -r [2001:db8::10]:443 -m -w 1",
+        "-A -f 5 -s rr",
+        "-a -f 5 -r 10.11.8.1:0 -g -w 1",
+    ]
+)
+KEEPALIVED = [
+    {"protocol": "tcp", "vip": "10.11.7.200", "port": 80, "owner": "keepalived"},
+    {"protocol": "udp", "vip": "10.11.7.200", "port": 7890, "owner": "keepalived"},
+    {"protocol": "tcp", "vip": "2001:DB8:0::1", "port": 443, "owner": "keepalived"},
+    {"fwmark": 5, "owner": "keepalived"},
+    {"protocol": "tcp", "vip": "10.11.7.199", "port": 7890},  # the ipvsadm module's: stays
+]
+
+
+def test_the_saved_ipvs_table_leaves_keepalived_services_to_keepalived():
+    kept = kf.ipvs_saved_without_keepalived(SAVED, KEEPALIVED)
+    assert kept == ["-A -t 10.11.7.199:7890 -s sh", "-a -t 10.11.7.199:7890 -r 10.11.7.239:7890 -m -w 1"]
+
+
+def test_without_keepalived_services_the_saved_table_is_unchanged_byte_for_byte():
+    for services in (None, [], [KEEPALIVED[4]]):
+        assert "\n".join(kf.ipvs_saved_without_keepalived(SAVED, services)) == SAVED
+    assert kf.ipvs_saved_without_keepalived("", KEEPALIVED) == []
+
+
+def test_the_filter_names_a_bad_service():
+    with pytest.raises(Exception, match="kernel_forwarder_ipvs_saved"):
+        filters.kernel_forwarder_ipvs_saved(
+            SAVED, [{"protocol": "tcp", "vip": "not-an-ip", "port": 80, "owner": "keepalived"}]
+        )

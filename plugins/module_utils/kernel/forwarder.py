@@ -504,3 +504,34 @@ def ipvs_services(forwards, address, scheduler="sh", var="kernel_forwarder_forwa
                 }
             )
     return services
+
+
+_SAVED_PROTOCOL_FLAGS = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}
+
+
+def _keepalived_key(service):
+    """``(flag, value)`` of ``ipvsadm -S -n``'s lines for one service (None: not keepalived's)."""
+    if service.get("owner") != "keepalived":
+        return None
+    if service.get("fwmark") is not None:
+        return ("-f", str(service["fwmark"]))
+    address = ipaddress.ip_address(str(service["vip"]))
+    host = f"[{address}]" if address.version == 6 else str(address)
+    return (_SAVED_PROTOCOL_FLAGS.get(service.get("protocol", "tcp"), "-t"), f"{host}:{service['port']}")
+
+
+def ipvs_saved_without_keepalived(saved, services):
+    """``ipvsadm -S -n`` output less the lines of the services keepalived keeps.
+
+    keepalived adds its services and real servers itself, by health: a boot-time restore of them
+    would put back a real server whose check fails, and keepalived, which never added it, would
+    never take it out. ``services`` are the inventory's (``owner: keepalived`` ones are left out).
+    """
+    keys = {key for key in map(_keepalived_key, services or []) if key is not None}
+    kept = []
+    for line in saved.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] in ("-A", "-a") and (fields[1], fields[2]) in keys:
+            continue
+        kept.append(line)
+    return kept
