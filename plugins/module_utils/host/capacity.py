@@ -135,6 +135,11 @@ def _per_s(value):
     return f"{value:,.0f}/s"
 
 
+def _count(units, word):
+    """``2 workers``, ``1 worker``."""
+    return f"{units} {word[:-1] if units == 1 else word}"
+
+
 def _gbits(speed_mbps):
     return f"{speed_mbps / 1000:g} Gbit/s"
 
@@ -177,7 +182,7 @@ def _judge_pps(target, units, word, per_unit, speed, speed_what):
     """``(problem or None, note)`` for the packets per second."""
     size = target["packet_bytes"]
     by_units = units * per_unit
-    units_text = f"{units} {word} x {_mpps(per_unit)}"
+    units_text = f"{_count(units, word)} x {_mpps(per_unit)}"
     if speed is None:
         capacity, limit = by_units, f"limit: {word}; NIC bound not counted: {speed_what}"
         formula = units_text
@@ -198,7 +203,7 @@ def _judge_conns(target, units, word, per_unit, figure_var):
     if per_unit is None:
         return None, f"new connections: no figure per unit ({figure_var}): not judged"
     capacity = units * per_unit
-    text = f"capacity {_per_s(capacity)} = {units} {word} x {_per_s(per_unit)}"
+    text = f"capacity {_per_s(capacity)} = {_count(units, word)} x {_per_s(per_unit)}"
     if target["new_conns_per_s"] > capacity:
         return f"new connections: target {_per_s(target['new_conns_per_s'])} > {text}", None
     return None, f"new connections: target {_per_s(target['new_conns_per_s'])} <= {text}"
