@@ -166,6 +166,8 @@ def test_kernel_connections_without_a_figure_are_not_judged():
     [
         ({"target": {"pps": -1}}, r"preflight_capacity_target\.pps: must be a number > 0 \(got -1\)"),
         ({"target": {"pps": "lots"}}, r"preflight_capacity_target\.pps: must be a number > 0 \(got 'lots'\)"),
+        ({"target": {"pps": "nan"}}, r"preflight_capacity_target\.pps: must be a number > 0 \(got 'nan'\)"),
+        ({"target": {"pps": "inf"}}, r"preflight_capacity_target\.pps: must be a number > 0 \(got 'inf'\)"),
         ({"target": {"pps": True}}, r"preflight_capacity_target\.pps: must be a number > 0 \(got True\)"),
         ({"target": {"new_conns_per_s": 0}}, r"preflight_capacity_target\.new_conns_per_s: must be a number > 0"),
         ({"target": {"pps": 1, "packet_bytes": 40}}, r"preflight_capacity_target\.packet_bytes: an Ethernet frame"),

@@ -24,6 +24,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError
 
 PATHS = ("dpvs", "kernel")
@@ -70,7 +72,7 @@ def _positive(path, value, optional=False, whole=False):
         number = float(value)
     except (TypeError, ValueError):
         raise InputError(path, value, "must be a number > 0") from None
-    if not number > 0 or number == float("inf"):
+    if not math.isfinite(number) or number <= 0:
         raise InputError(path, value, "must be a number > 0")
     if whole and number != int(number):
         raise InputError(path, value, "must be a whole number")
