@@ -113,6 +113,11 @@ def test_auto_workers_is_an_upper_bound_and_is_said_to_be():
     assert state == "pass" and "8 workers x 2.90 Mpps" in text and "the dpvs layout may place fewer" in text
 
 
+def test_a_small_target_reads_in_packets_not_0_00_mpps():
+    state, text = capacity_report(host(), {"target": {"pps": 500}, "workers": 1})
+    assert state == "pass" and text.startswith("pps: target 500 pps <= capacity 2.90 Mpps = 1 worker x 2.90 Mpps")
+
+
 def test_the_policy_applies_to_capacity():
     capacity = {"target": {"pps": 8e6}, "workers": 2}
     assert capacity_report(host(), capacity, policy={"capacity": "warn"})[0] == "warn"

@@ -130,7 +130,8 @@ def line_rate_pps(speed_mbps, packet_bytes):
 
 
 def _mpps(value):
-    return f"{value / 1e6:.2f} Mpps"
+    """``8.00 Mpps``; below 10,000 packets/s, where two decimals of Mpps would read 0.00: ``500 pps``."""
+    return f"{value / 1e6:.2f} Mpps" if value >= 10000 else f"{value:,.0f} pps"
 
 
 def _per_s(value):
