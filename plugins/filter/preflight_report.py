@@ -28,7 +28,11 @@ options:
     description:
       - C(devices) (list of C({pci|mac|name, driver})), C(hugepages) (list of C({size 2M|1G, node, count})),
         C(kmods) (modules to load), C(kmods_build) (modules to build, e.g. igb_uio, toa), C(vfio_noiommu) (bool),
-        C(numa_nodes_expected) (int or null), C(hugepages_max_share) (share of a node's memory hugepages may take).
+        C(numa_nodes_expected) (int or null), C(hugepages_max_share) (share of a node's memory hugepages may take),
+        C(capacity) (for the C(capacity) check, C(target) (C({pps, new_conns_per_s, packet_bytes}) or null),
+        C(path) (V(dpvs) or V(kernel)), C(workers) (a number or V(auto)),
+        C(nic_speed_mbps) (null reads it from the facts), C(dpvs_pps_per_worker), C(dpvs_conns_per_worker),
+        C(kernel_pps_per_cpu), C(kernel_conns_per_cpu)).
     type: dict
     required: true
   policy:

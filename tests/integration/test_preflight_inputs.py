@@ -94,6 +94,28 @@ CASES = [
         ["failed 2 check(s)", "[devices]", "[hugepages_memory]"],
     ),
     (
+        "capacity_beyond_the_host",
+        "preflight",
+        {"preflight_capacity_target": {"pps": 30000000}, "preflight_capacity_workers": 1},
+        ["failed 1 check(s)", "[capacity]", "target 30.00 Mpps > capacity 2.90 Mpps = 1 worker x 2.90 Mpps"],
+    ),
+    (
+        "capacity_media_proxy_on_a_kernel_forwarder",
+        "preflight",
+        {
+            "preflight_capacity_path": "kernel",
+            "preflight_capacity_workers": 16,
+            "preflight_capacity_target": {"pps": 8000000, "packet_bytes": 800},
+        },
+        ["[capacity]", "pps: target 8.00 Mpps > capacity", "16 CPUs x 0.40 Mpps"],
+    ),
+    (
+        "capacity_target_not_positive",
+        "preflight",
+        {"preflight_capacity_target": {"pps": -5}},
+        ["preflight_capacity_target.pps", "-5", "must be a number > 0"],
+    ),
+    (
         "unknown_module",
         "dpdk_kmods",
         {"dpdk_kmods_modules": ["vfio-pci", "pf_ring"]},

@@ -9,7 +9,9 @@
 - ``hugepages``: per-NUMA-node hugepage pools (``hugepages``);
 - ``hugepage_files``: DPDK's hugepage files of a file prefix that no process uses, removed when
   DPVS stops (``dpvs-cluster hugepage-files``, dpvs.service's ExecStopPost);
-- ``preflight``: the verdict of the BIOS/CPU/NUMA/IOMMU checks and the NIC map.
+- ``preflight``: the verdict of the BIOS/CPU/NUMA/IOMMU checks and the NIC map;
+- ``capacity``: the preflight ``capacity`` check, the declared load against the host's forwarding
+  units (DPVS workers, kernel CPUs) and its NICs' line rate.
 
 ``facts``, ``devbind``, ``nic_queues`` and ``hugepage_files`` are stdlib only: the boot-time appliers run them on hosts.
 """

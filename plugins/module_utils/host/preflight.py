@@ -8,6 +8,7 @@ Pure functions (the ``preflight_report`` and ``preflight_nic_map`` filters call 
 * :func:`evaluate` -- host facts + requests + policy -> ``{"checks": [{check, status, policy,
   detail}], "failed": [...], "warned": [...], "table": [lines]}``; the checks and their default
   policies are documented in docs/preflight.md.
+* the ``capacity`` check is :mod:`.capacity`'s (the declared load against the workers and NICs);
 * :func:`nic_map` -- the NIC map host_info read, merged with the NICs that have an interface now.
 
 Bad input raises :class:`InputError` naming the role variable (``preflight_devices[0].pci``).
@@ -20,6 +21,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import InputError, pci_address
+from ansible_collections.dpvs.cluster.plugins.module_utils.host import capacity
 
 POLICIES = ("fail", "warn", "ignore")
 # check -> default policy (docs/preflight.md explains each)
@@ -32,7 +34,10 @@ DEFAULT_POLICY = {
     "hugepages_memory": "fail",
     "kernel_headers": "fail",
     "mellanox": "warn",
+    "capacity": "fail",
 }
+# checks about DPDK itself: not judged on a kernel forwarding host (capacity path kernel)
+DPDK_ONLY = ("cpu_flags", "hyperthreading", "mellanox")
 # checks no policy can soften: a NIC that does not exist, a Mellanox NIC or the management NIC to bind
 FIXED_FAIL = ("devices", "management_nic")
 CHECK_ORDER = (
@@ -46,6 +51,7 @@ CHECK_ORDER = (
     "hugepages_memory",
     "kernel_headers",
     "mellanox",
+    "capacity",
 )
 DPDK_DRIVERS = ("vfio-pci", "igb_uio", "uio_pci_generic")
 MELLANOX_VENDOR = "0x15b3"
@@ -182,6 +188,7 @@ def _requests(requests):
         "noiommu": noiommu,
         "expected": expected,
         "share": share,
+        "capacity": capacity.normalize(requests.get("capacity")),
     }
 
 
@@ -383,13 +390,20 @@ def evaluate(host, requests, policy=None):
     problems = {name: [] for name in CHECK_ORDER}
     notes = {name: [] for name in CHECK_ORDER}
     bound = _check_devices(host, req, problems, notes)
-    _check_cpu(host, req, problems)
+    kernel_path = req["capacity"]["path"] == "kernel"
+    if kernel_path:
+        for name in DPDK_ONLY:
+            notes[name].append("not judged: a kernel forwarding host (preflight_capacity_path: kernel)")
+    else:
+        _check_cpu(host, req, problems)
+        _check_mellanox(host, problems)
     _check_numa(host, req, problems, notes)
     _check_nic_numa(host, bound, problems, notes)
     _check_iommu(host, req, problems, notes)
     _check_hugepages_memory(host, req, problems, notes)
     _check_kernel_headers(host, req, problems)
-    _check_mellanox(host, problems)
+    nics = capacity.receiving_nics(host, bound, req["capacity"]["path"])
+    problems["capacity"], notes["capacity"] = capacity.judge(host, nics, req["capacity"])
     checks = [
         _check_result(name, "fail" if name in FIXED_FAIL else policy[name], problems[name], notes[name])
         for name in CHECK_ORDER
