@@ -25,7 +25,8 @@ description:
 options:
   _input:
     description:
-      - The inventory's hosts, C({name: {groups: [...], VARIABLE: value}}), with the variables the report reads
+      - The inventory's hosts, a dictionary of host name to the host's C(groups) (its group names) and the
+        variables the report reads
         (C(ansible_host), C(dpvs_nics), C(dpvs_host_facts), C(dpvs_workers), C(dpvs_workers_per_node),
         C(dpvs_master_cpu), C(dpvs_reserved_cpus), C(dpvs_icmp_redirect_worker), C(dpvs_network_addresses),
         C(dpvs_services_services), C(keepalived_enabled), C(keepalived_vrrp_instances), C(keepalived_priority),
@@ -37,7 +38,7 @@ options:
     required: true
   live:
     description:
-      - What was read on the DPVS nodes, C({name: {info: RESULT, facts: RESULT}}), C(info) the registered result
+      - What was read on the DPVS nodes, a dictionary of host name to C(info) and C(facts); C(info) the registered result
         of M(dpvs.cluster.dpvs_info) (links, addresses, services, laddrs, stats) and C(facts) that of
         M(dpvs.cluster.host_info) or null. A DPVS node missing here is shown as not read.
       - Null (the default) for a report from the inventory alone.
