@@ -38,7 +38,7 @@ options:
     required: true
   live:
     description:
-      - What was read on the DPVS nodes, a dictionary of host name to C(info) and C(facts); C(info) the registered result
+      - What was read on the DPVS nodes, a dictionary of host name to C(info) and C(facts); C(info) the result
         of M(dpvs.cluster.dpvs_info) (links, addresses, services, laddrs, stats) and C(facts) that of
         M(dpvs.cluster.host_info) or null. A DPVS node missing here is shown as not read.
       - Null (the default) for a report from the inventory alone.
