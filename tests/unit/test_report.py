@@ -221,3 +221,47 @@ def test_long_text_is_cut_with_the_whole_in_a_tooltip():
     assert R.fit("abcdefghij", 40) == "abcde\u2026"
     text = R._text(0, 0, "<" * 50, width=66)
     assert text == '<text x="0" y="0"><title>' + "&lt;" * 50 + "</title>" + "&lt;" * 9 + "\u2026</text>"
+
+
+@pytest.mark.parametrize(
+    ("info", "line"),
+    [
+        (None, "lb: DPVS was not read (no result from the host)"),
+        (
+            {"unreachable": True, "msg": "ssh: connect to host 192.0.2.10 port 22: No route to host\nmore"},
+            "lb: DPVS was not read: ssh: connect to host 192.0.2.10 port 22: No route to host",
+        ),
+        ({"failed": False, "msg": "dpip: not found"}, "lb: DPVS was not read: dpip: not found"),
+        ({"running": False}, "lb: DPVS does not answer"),
+    ],
+)
+def test_a_node_not_read_is_drawn_and_says_why(info, line):
+    live = {} if info is None else {"lb": {"info": info, "facts": None}}
+    report = M.build({"lb": {"groups": ["dpvs"], "dpvs_nics": [{"pci": "0000:04:00.0"}]}}, live)
+    assert report["drift"] == [line]
+    node = report["nodes"][0]
+    assert node["health"] == ("down" if info == {"running": False} else "not read")
+    assert [port["state"] for port in node["ports"]] == ["not read"]
+
+
+def test_live_host_facts_give_the_layout():
+    """Without dpvs_host_facts the layout comes from host_info's result (the lab's lb1, captured)."""
+    from test_host_facts import collect
+
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "dpvs", "dpvs.yml")) as handle:
+        variables = dict(yaml.safe_load(handle), groups=["dpvs"])
+    live = {"lb1": {"info": {"running": False}, "facts": collect("lb1")}}
+    node = M.build({"lb1": variables}, live)["nodes"][0]
+    # lb1: one vCPU per NUMA node; the master on node 0 (port 0's), the one worker on node 1
+    assert [(port["name"], port["pci"], port["numa_node"]) for port in node["ports"]] == [
+        ("dpdk0", "0000:11:00.0", 0),
+        ("dpdk1", "0000:21:00.0", 1),
+    ]
+    assert [(numa["node"], numa["master"], numa["workers"]) for numa in node["numa"]] == [
+        (0, {"cpu_id": 0, "core": 0}, []),
+        (1, None, [{"cpu_id": 1, "core": 1, "rx_queues": [0]}]),
+    ]
+    assert node["layout_note"] is None
+    # facts that are not host_info's: the ports alone, and the note
+    node = M.build({"lb1": variables}, {"lb1": {"info": None, "facts": {}}})["nodes"][0]
+    assert node["numa"] == [] and node["layout_note"] == M.NO_FACTS

@@ -420,9 +420,23 @@ def _health(kinds, info, live_mode):
         return "not read" if live_mode else "declared"
     if not live_mode:
         return "declared"
-    if info is None:
+    if info is None or _unread(info):
         return "not read"
     return "up" if info.get("running") else "down"
+
+
+def _unread(info):
+    """Why dpvs_info's result holds no reading (unreachable host, failed module), or None."""
+    if info.get("unreachable") or info.get("skipped") or "running" not in info:
+        return str(info.get("msg") or "no result").strip().splitlines()[0]
+    return None
+
+
+def _not_read(name, info):
+    if info is None:
+        return f"{name}: DPVS was not read (no result from the host)"
+    reason = _unread(info)
+    return f"{name}: DPVS was not read: {reason}" if reason else f"{name}: DPVS does not answer"
 
 
 def _node(name, variables, live, live_mode, drift):
@@ -443,7 +457,7 @@ def _node(name, variables, live, live_mode, drift):
         _merge_live(services, name, info, drift)
         _address_drift(name, variables, info, drift)
     elif live_mode and "dpvs" in kinds:
-        drift.append(f"{name}: DPVS " + ("does not answer" if info is not None else "was not read (host unreachable?)"))
+        drift.append(_not_read(name, info))
     node = {
         "name": name,
         "kinds": kinds,
