@@ -7,6 +7,7 @@ inventory's VIP is there, its service has its real server (quiesced: weight 0) p
 inventory lacks, and a service the inventory does not declare is there too.
 """
 
+import html
 import os
 import re
 import subprocess
@@ -50,7 +51,7 @@ def test_live_report_shows_dpvs_and_names_the_drift(emulator, ansible, tmp_path)
     assert emulator.writes("_ansible") == []
     drift = re.search(r'<div class="drift" id="drift">(.*?)</div>', text, re.S)
     assert drift, text[:2000]
-    lines = re.findall(r"<li>(.*?)</li>", drift.group(1))
+    lines = [html.unescape(line) for line in re.findall(r"<li>(.*?)</li>", drift.group(1))]
     queues = [f"localhost: port dpdk{n} runs 2 rx queue(s), the inventory's layout gives it 8" for n in range(4)]
     assert lines == [
         *queues,
