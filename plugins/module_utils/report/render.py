@@ -207,14 +207,21 @@ def _edge(x1, y1, x2, y2, state, source, target):
     )
 
 
+def _vip_state(vip, health):
+    """Up when a node that serves the VIP is up, else what its first node is (declared, down, ...)."""
+    states = [health[name] for name in vip["nodes"]]
+    return "up" if "up" in states else (states[0] if states else "declared")
+
+
 def svg(model):
     """The topology: VIPs (left) -> nodes (middle) -> real servers (right)."""
+    health = {node["name"]: node["health"] for node in model["nodes"]}
     vip_items = [
         (
             v["address"],
             [v["address"], ", ".join(v["services"]) or "no service", ", ".join(v["vrrp"])],
             f'class="vip" data-vip="{esc(v["address"])}"',
-            "ok",
+            _vip_state(v, health),
         )
         for v in model["vips"]
     ]
@@ -236,7 +243,6 @@ def svg(model):
         node_y[node["name"]] = y + 20
         y += height + 16
     edges = []
-    health = {node["name"]: node["health"] for node in model["nodes"]}
     for vip in model["vips"]:
         for name in vip["nodes"]:
             y1, y2 = vip_y[vip["address"]], node_y[name]
