@@ -28,6 +28,9 @@ APT_PACKAGES := iproute2 iptables ipvsadm rsync conntrack keepalived
 # The dpdk role's build host in CI is this machine (make dpdk-build-test, then the lab's converge
 # copies the result): DPDK's meson build and its tools.
 APT_PACKAGES += meson ninja-build python3-pyelftools libnuma-dev pkg-config gcc xz-utils patch
+# The report page (playbooks/report.yml) is opened in headless Chromium by Playwright
+# (tests/integration/test_report_browser.py): Debian's browser, never Playwright's download.
+APT_PACKAGES += chromium
 PYTEST_ARGS ?=
 
 .PHONY: lab-setup lab-image lab-image-start lab-image-wait lab-up lab-down lab-status lab-ssh lab-ping lab-molecule lab-test
