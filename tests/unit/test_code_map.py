@@ -23,7 +23,8 @@ ALLOWED = {
     "dpvs_conf": {"common", "converge", "dpip", "ipvs"},
     "dpvs_state": {"common", "converge", "dpip", "ipvs"},
     "keepalived": {"common", "ipvs"},
-    "controller": {"common", "converge", "dpip", "ipvs", "host", "kernel", "dpvs_conf", "dpvs_state", "keepalived"},
+    "metrics": {"common", "dpip", "ipvs", "kernel"},
+    "controller": {"common", "converge", "dpip", "ipvs", "host", "kernel", "dpvs_conf", "dpvs_state", "keepalived", "metrics"},
     "cli": set(),  # imports its commands' modules by name when one runs (cli/main.py COMMANDS)
 }
 
