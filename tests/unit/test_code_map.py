@@ -24,7 +24,7 @@ ALLOWED = {
     "dpvs_state": {"common", "converge", "dpip", "ipvs"},
     "keepalived": {"common", "ipvs"},
     "metrics": {"common", "dpip", "ipvs", "kernel"},
-    "controller": {"common", "converge", "dpip", "ipvs", "host", "kernel", "dpvs_conf", "dpvs_state", "keepalived", "metrics"},
+    "controller": {"common", "converge", "dpip", "ipvs", "host", "kernel", "dpvs_conf", "dpvs_state", "keepalived"},
     "cli": set(),  # imports its commands' modules by name when one runs (cli/main.py COMMANDS)
 }
 

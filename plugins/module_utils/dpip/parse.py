@@ -298,9 +298,10 @@ LINK_CPU_PLANE_RE = re.compile(r"^<< (?P<plane>Controll Plane|Data Plane|Isolate
 LINK_CPU_HEAD_RE = re.compile(r"^(?P<index>\d+): cpu(?P<cpu>\d+): socket (?P<socket>-?\d+)$")
 LINK_CPU_QUEUES_RE = re.compile(r"^    queues (?P<queues>\S.*)$")
 # dump_cpu_stats's column names
-LINK_CPU_STAT_NAMES = frozenset(
-    "lcore_loop pktburst zpktburst fpktburst z2hpktburst h2fpktburst dropped ipackets ibytes opackets obytes".split()
-)
+LINK_CPU_STAT_NAMES = frozenset((
+    "lcore_loop", "pktburst", "zpktburst", "fpktburst", "z2hpktburst", "h2fpktburst",
+    "dropped", "ipackets", "ibytes", "opackets", "obytes",
+))  # fmt: skip
 # plane title -> (role of its first lcore, role of the next ones): the control plane lists the
 # master, then the KNI lcore when there is one
 LINK_CPU_ROLES = {
