@@ -3,11 +3,13 @@ service's command line is one the collector accepts and names the inventory's pa
 pass systemd-analyze verify, nothing happens unless metrics_enabled, and bad inputs stop the
 role with the variable's name and value."""
 
+import os
 import shlex
 import shutil
 import subprocess
 
 import pytest
+from ansible_collections.dpvs.cluster.plugins.action import host_tool
 from ansible_collections.dpvs.cluster.plugins.module_utils.metrics import collector
 
 pytestmark = pytest.mark.parallel_safe
@@ -53,7 +55,8 @@ def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("metrics-role")
     emulator = Emulator(workdir)  # not started: the role only renders here
     ansible = Ansible(emulator, workdir)
-    result = ansible.play("metrics_role.yml", {"work_dir": str(workdir), "cases": CASES}, check=True, diff=True)
+    variables = {"work_dir": str(workdir), "cases": CASES, "emulator_bin": emulator.bin}
+    result = ansible.play("metrics_role.yml", variables, check=True, diff=True)
     assert result.rc == 0, result.explain()
     result.workdir = workdir
     result.emulator = emulator
@@ -67,8 +70,9 @@ def test_dpvs_node_units(run):
     assert argv[1:4] == [f"{workdir}/dpvs-cluster.pyz", "metrics", "dpvs"]
     args = collector.parser().parse_args(argv[3:])
     assert args.output == f"{workdir}/textfile/dpvs_cluster.prom"
-    assert (args.dpip, args.ipvsadm) == ("/usr/local/bin/dpip", "/usr/local/bin/ipvsadm")
-    assert args.ipc_file == run.emulator.ipc  # dpvs_ipc_file of the inventory
+    # the dpvs role's dpvs_bin_dir and dpvs_ipc_file, from the inventory
+    assert (args.dpip, args.ipvsadm) == (f"{run.emulator.bin}/dpip", f"{run.emulator.bin}/ipvsadm")
+    assert args.ipc_file == run.emulator.ipc
     assert "After=dpvs.service" in text["dpvs-metrics.service"].splitlines()
     assert "OnUnitActiveSec=30s" in text["dpvs-metrics.timer"].splitlines()
     assert text["dpvs-metrics.service"].startswith("#")  # the ansible_managed header
@@ -112,3 +116,26 @@ def test_bad_inputs_name_the_variable(run):
         message = failures[case["name"]]
         for part in case["expect"]:
             assert part in message, (case["name"], message)
+
+
+def test_the_service_command_collects_from_dpvs(run):
+    """The unit's ExecStart, word for word, against the emulator (the tool built where the unit
+    says it is): what systemd would run writes the file."""
+    argv = exec_start(units(play_tasks(run, 0))["dpvs-metrics.service"])
+    with open(argv[1], "wb") as handle:
+        handle.write(host_tool.build_pyz())
+    output = collector.parser().parse_args(argv[3:]).output
+    os.makedirs(os.path.dirname(output), exist_ok=True)  # the role's directory task, not run in check mode
+    run.emulator.start()
+    try:
+        run.emulator.ipvsadm("-A", "-t", "10.0.96.204:443", "-s", "wrr")
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, env=run.emulator.env(with_ipc=False), timeout=60, check=False
+        )
+    finally:
+        run.emulator.stop()
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    with open(output, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "dpvs_up 1\n" in text
+    assert 'dpvs_service_connections_total{protocol="tcp",vip="10.0.96.204",port="443"} 0\n' in text

@@ -390,3 +390,13 @@ def test_collector_cannot_write(tmp_path):
     assert collector.main(["kernel", "--output", str(output), "--proc", str(tmp_path)], err=err) == 1
     assert f"cannot write {output}" in err.getvalue()
     assert "snmp: " in err.getvalue()  # and the sources that failed (no /proc files below tmp_path)
+
+
+def test_tools_that_cannot_run_are_not_a_dpvs_that_answered():
+    answers = {key: (127, "", "dpip: No such file or directory\n") for key in DPVS_ANSWERS}
+    text, problems, _runner = dpvs_text(answers)
+    assert set(problems) == set(D.DPVS_SOURCES)
+    samples, _types = families_of(text)
+    assert samples["dpvs_up"] == {labels(): 0}
+    assert set(samples["dpvs_metrics_source_up"].values()) == {0}
+    assert set(samples) == {"dpvs_up", "dpvs_metrics_source_up"}

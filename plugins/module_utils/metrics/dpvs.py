@@ -165,8 +165,8 @@ def _read(runner, argv):
 
 
 def read_dpvs(runner, dpip, ipvsadm):
-    """Every DPVS source: ``(data by source, problem by source, up)``; ``up`` is False (and
-    nothing read) when the daemon does not answer."""
+    """Every DPVS source: ``(data by source, problem by source, up)``; ``up`` is False when the
+    daemon does not answer (nothing more is asked) or when no source could be read."""
     readers = {
         "services": lambda: parse_list(_read(runner, [ipvsadm, "-ln"]))["services"],
         "service_stats": lambda: parse_list_stats(_read(runner, [ipvsadm, "-ln", "--stats", "--exact"]))["services"],
@@ -182,7 +182,8 @@ def read_dpvs(runner, dpip, ipvsadm):
             return {}, {"daemon": err.msg}, False
         except (CommandError, ValueError) as err:
             problems[source] = str(err)
-    return data, problems, True
+    # nothing read (the tools missing, say): nobody can tell that the daemon answered
+    return data, problems, bool(data)
 
 
 def source_family(prefix, sources, problems):
@@ -196,7 +197,7 @@ def source_family(prefix, sources, problems):
 def dpvs_families(data, problems, up):
     """The families of a DPVS node from :func:`read_dpvs`'s answer."""
     families = [Family("dpvs_up", "gauge", "1 when the DPVS daemon answered, else 0.").add(1 if up else 0)]
-    if not up:
+    if "daemon" in problems:
         return families
     families.append(source_family("dpvs", DPVS_SOURCES, problems))
     families += ipvs_families("dpvs", data.get("services"), data.get("service_stats"))
