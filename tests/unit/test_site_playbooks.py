@@ -90,6 +90,11 @@ def test_validate_checks_what_site_runs():
     (metrics,) = [p for p in _load("metrics.yml") if "hosts" in p]
     assert metrics["hosts"] == "dpvs:kernel_lb"
     assert metrics["tasks"][0]["when"] == "metrics_enabled | default(false) | bool"
+    # and its preflight (ranges, paths) runs in validate, before any change, not last in site.yml
+    (block,) = [t for t in play["tasks"] if "block" in t]
+    (preflight,) = [t for t in block["block"] if "metrics" in t["name"]]
+    assert preflight["ansible.builtin.include_role"] == {"name": "dpvs.cluster.metrics", "tasks_from": "preflight.yml"}
+    assert preflight["when"] == "'metrics' in __validate_roles"
 
 
 def test_validate_marks_prepare_roles_as_such():
