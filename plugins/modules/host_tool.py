@@ -23,7 +23,8 @@ description:
     the job, the same code the modules run - C(devbind) (C(dpvs-devbind.service)), C(nic-queues) (the udev
     rule and C(dpvs-nic-queues.service)), C(hugepages) (C(dpvs-hugepages.service)), C(conf-check),
     C(wait) (the readiness probe of C(dpvs.service)), C(replay) (C(dpvs-state.service)), C(hugepage-files)
-    (C(dpvs.service)'s C(ExecStopPost)); C(--help) lists them. It needs only the Python standard library.
+    (C(dpvs.service)'s C(ExecStopPost)), C(metrics) (C(dpvs-metrics.service), the metrics role's timer);
+    C(--help) lists them. It needs only the Python standard library.
   - The archive is byte-for-byte the same for the same collection (sorted entries, fixed dates and
     modes), so a second run changes nothing.
 options:
@@ -108,7 +109,7 @@ commands:
   returned: always
   type: list
   elements: str
-  sample: [devbind, nic-queues, hugepages, conf-check, wait, replay, hugepage-files]
+  sample: [devbind, nic-queues, hugepages, conf-check, wait, replay, hugepage-files, metrics]
 """
 
 from ansible.module_utils.basic import AnsibleModule

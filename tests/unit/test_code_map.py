@@ -23,6 +23,7 @@ ALLOWED = {
     "dpvs_conf": {"common", "converge", "dpip", "ipvs"},
     "dpvs_state": {"common", "converge", "dpip", "ipvs"},
     "keepalived": {"common", "ipvs"},
+    "metrics": {"common", "dpip", "ipvs", "kernel"},
     "report": {"common", "ipvs", "dpvs_conf", "keepalived"},
     "controller": {
         "common",

@@ -39,7 +39,7 @@ def _site_roles_by_group():
     """{group: [roles]} that site.yml runs, in order, with host preparation on."""
     by_group, _hosts = _prepare_map()
     runs = {group: list(roles) for group, roles in by_group.items()}
-    for name in ("dpvs.yml", "kernel_lb.yml", "ha.yml"):
+    for name in ("dpvs.yml", "kernel_lb.yml", "ha.yml", "metrics.yml"):
         for play in _load(name):
             if "hosts" in play:
                 for group in play["hosts"].split(":"):
@@ -48,11 +48,11 @@ def _site_roles_by_group():
 
 
 def test_site_imports_the_parts_in_order():
-    assert _imports("site.yml") == ["validate.yml", "prepare.yml", "dpvs.yml", "kernel_lb.yml", "ha.yml"]
+    assert _imports("site.yml") == ["validate.yml", "prepare.yml", "dpvs.yml", "kernel_lb.yml", "ha.yml", "metrics.yml"]
 
 
 def test_each_part_validates_first_when_run_alone():
-    for name in ("prepare.yml", "dpvs.yml", "kernel_lb.yml", "ha.yml"):
+    for name in ("prepare.yml", "dpvs.yml", "kernel_lb.yml", "ha.yml", "metrics.yml"):
         assert _imports(name)[:1] == ["validate.yml"], name
 
 
@@ -64,7 +64,7 @@ def test_every_role_runs_in_site():
 def test_dpvs_node_order():
     assert _site_roles_by_group()["dpvs"] == [
         "preflight", "dpdk_kmods", "hugepages", "devbind", "limits", "dpdk", "dpvs", "dpvs_network", "dpvs_services",
-        "keepalived"]
+        "keepalived", "metrics"]
 
 
 def test_prepare_play_covers_its_groups():
@@ -80,11 +80,21 @@ def test_validate_checks_what_site_runs():
         for group, roles in play["vars"][key].items():
             checked.setdefault(group, set()).update(roles)
     # keepalived runs where keepalived_enabled (ha.yml): validate checks it on those hosts
-    runs = {group: set(roles) - {"keepalived"} for group, roles in _site_roles_by_group().items()}
+    runs = {group: set(roles) - {"keepalived", "metrics"} for group, roles in _site_roles_by_group().items()}
     assert checked == runs
     assert "(['keepalived'] if keepalived_enabled | default(false) is true else [])" in play["vars"]["__validate_roles"]
     (ha,) = [p for p in _load("ha.yml") if "hosts" in p]
     assert ha["tasks"][0]["when"] == "keepalived_enabled | default(false) | bool"
+    # metrics likewise where metrics_enabled (metrics.yml), on the load balancers only
+    assert "(['metrics'] if metrics_enabled | default(false) is true" in play["vars"]["__validate_roles"]
+    (metrics,) = [p for p in _load("metrics.yml") if "hosts" in p]
+    assert metrics["hosts"] == "dpvs:kernel_lb"
+    assert metrics["tasks"][0]["when"] == "metrics_enabled | default(false) | bool"
+    # and its preflight (ranges, paths) runs in validate, before any change, not last in site.yml
+    (block,) = [t for t in play["tasks"] if "block" in t]
+    (preflight,) = [t for t in block["block"] if "metrics" in t["name"]]
+    assert preflight["ansible.builtin.include_role"] == {"name": "dpvs.cluster.metrics", "tasks_from": "preflight.yml"}
+    assert preflight["when"] == "'metrics' in __validate_roles"
 
 
 def test_validate_marks_prepare_roles_as_such():

@@ -25,6 +25,7 @@ COMMANDS = {
     "wait": ("dpvs_state.probe", "wait_main", "wait until DPVS answers (dpvs.service ExecStartPost)"),
     "replay": ("dpvs_state.replay", "replay_main", "replay the persisted DPVS state (dpvs-state.service)"),
     "hugepage-files": ("host.hugepage_files", "main", "free DPDK's hugepage files (dpvs.service ExecStopPost)"),
+    "metrics": ("metrics.collector", "main", "write the Prometheus textfile (dpvs-metrics.service)"),
 }
 
 

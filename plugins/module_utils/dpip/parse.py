@@ -291,6 +291,77 @@ def is_link_cpu_listing(text):
     return bool(lines) and LINK_CPU_RE.match(lines[0]) is not None
 
 
+# dpip [-s] link show cpu[N] (link.c link_show/link_cpu_show of v1.10.2): a plane title, then per
+# lcore "%d: cpu%d: socket %d" and "    queues %s" ("queues none"); -s adds three blocks of
+# "    %-20s..." names and "    %-20lu..." values (dump_cpu_stats).
+LINK_CPU_PLANE_RE = re.compile(r"^<< (?P<plane>Controll Plane|Data Plane|Isolate RX Lcores) >>$")
+LINK_CPU_HEAD_RE = re.compile(r"^(?P<index>\d+): cpu(?P<cpu>\d+): socket (?P<socket>-?\d+)$")
+LINK_CPU_QUEUES_RE = re.compile(r"^    queues (?P<queues>\S.*)$")
+# dump_cpu_stats's column names
+LINK_CPU_STAT_NAMES = frozenset((
+    "lcore_loop", "pktburst", "zpktburst", "fpktburst", "z2hpktburst", "h2fpktburst",
+    "dropped", "ipackets", "ibytes", "opackets", "obytes",
+))  # fmt: skip
+# plane title -> (role of its first lcore, role of the next ones): the control plane lists the
+# master, then the KNI lcore when there is one
+LINK_CPU_ROLES = {
+    "Controll Plane": ("master", "kni"),
+    "Data Plane": ("worker", "worker"),
+    "Isolate RX Lcores": ("isolated_rx", "isolated_rx"),
+    None: ("unknown", "unknown"),  # dpip [-s] link show cpuN: one lcore, no title
+}
+
+
+def _cpu_stats(entry, names, line, lineno):
+    """The value row of a ``-s`` block of ``link show cpu`` into ``entry["stats"]``."""
+    values = line.split()
+    if len(values) != len(names) or not all(value.isdigit() for value in values):
+        raise ParseError("dpip link show cpu", line, lineno)
+    if entry["stats"] is None:
+        entry["stats"] = {}
+    entry["stats"].update(zip(names, (int(value) for value in values)))
+
+
+def parse_link_cpu_show(text):
+    """Parse ``dpip [-s] link show cpu[N]``; one dict per lcore (see docs/internals.md):
+    ``{"cpu": 1, "name": "cpu1", "socket": 0, "role": "master"|"kni"|"worker"|"isolated_rx"|
+    "unknown", "queues": ["dpdk0:rx0", ...], "stats": {name: int} | None}`` (stats with -s)."""
+    cpus, plane, names, in_plane = [], None, None, 0
+    for lineno, line in enumerate(_lines(text), 1):
+        if not line:
+            continue
+        match = LINK_CPU_PLANE_RE.match(line)
+        head = LINK_CPU_HEAD_RE.match(line)
+        if names is not None and cpus:
+            _cpu_stats(cpus[-1], names, line, lineno)
+            names = None
+        elif match:
+            plane, in_plane = match.group("plane"), 0
+        elif head:
+            roles = LINK_CPU_ROLES[plane]
+            cpus.append(
+                {
+                    "cpu": int(head.group("cpu")),
+                    "name": f"cpu{head.group('cpu')}",
+                    "socket": int(head.group("socket")),
+                    "role": roles[0] if in_plane == 0 else roles[1],
+                    "queues": [],
+                    "stats": None,
+                }
+            )
+            in_plane += 1
+        elif cpus and LINK_CPU_QUEUES_RE.match(line):
+            queues = LINK_CPU_QUEUES_RE.match(line).group("queues").split()
+            cpus[-1]["queues"] = [] if queues == ["none"] else queues
+        elif cpus and line.startswith("    ") and set(line.split()) <= LINK_CPU_STAT_NAMES:
+            names = line.split()
+        else:
+            raise ParseError("dpip link show cpu", line, lineno)
+    if names is not None:
+        raise ParseError("dpip link show cpu", "<truncated output>", lineno)
+    return cpus
+
+
 # --------------------------------------------------------------------------------------------
 # dpip addr show
 # --------------------------------------------------------------------------------------------
