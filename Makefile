@@ -110,6 +110,9 @@ integration:
 # Tiers that run Ansible on this machine only (local connections): its "remote" temp under build/
 # too. Not the lab: there the remote temp is on the VMs.
 unit integration demo dpdk-build-test: export ANSIBLE_REMOTE_TEMP := $(REPO)/build/ansible-home/remote-tmp
+# and the async jobs' status files (a DPDK or DPVS build): by default ~/.ansible_async, which the
+# job and async_status can resolve differently when HOME is not the user's passwd home
+unit integration demo dpdk-build-test: export ANSIBLE_ASYNC_DIR := $(REPO)/build/ansible-home/async
 
 # The lab image (about 7 min cold: mmdebstrap on this machine, no VM) is built in the background
 # while the tiers before the lab run; `lab-image-wait` then waits for it (and fails with its log).
