@@ -80,7 +80,8 @@ changelog-lint:
 # the plugins' documentation as antsibull-docs (docs.ansible.com's builder) reads it: markup
 # (O(), M(), L()), references between modules, the schema of every DOCUMENTATION block
 docs-lint: collection-link
-	cd $(COLLECTIONS)/ansible_collections/dpvs/cluster && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	@# HOME under build/: antsibull writes antsibull.log there
+	cd $(COLLECTIONS)/ansible_collections/dpvs/cluster && HOME=$(SANITY_HOME) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 ansible-lint: collection-link
 	@# offline, with ANSIBLE_HOME under build/: the collection is found through ANSIBLE_COLLECTIONS_PATH

@@ -47,7 +47,7 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"NOT RUN: no {CHROMIUM} (Debian package chromium; make setup installs it as root)")
     try:
@@ -55,7 +55,10 @@ def browser():
     except ImportError:
         pytest.skip("NOT RUN: the playwright package is not installed (requirements.txt)")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # the browser's own files (crash reports, dconf) in a temp HOME, not the user's
+        home = str(tmp_path_factory.mktemp("chromium-home"))
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=home, XDG_CACHE_HOME=home)
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
         yield instance
         instance.close()
 
