@@ -81,6 +81,7 @@ changelog-lint:
 # (O(), M(), L()), references between modules, the schema of every DOCUMENTATION block
 docs-lint: collection-link
 	@# HOME under build/: antsibull writes antsibull.log there
+	@mkdir -p $(SANITY_HOME)
 	cd $(COLLECTIONS)/ansible_collections/dpvs/cluster && HOME=$(SANITY_HOME) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 ansible-lint: collection-link
