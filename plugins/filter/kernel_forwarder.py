@@ -85,7 +85,7 @@ def kernel_forwarder_ipvs_saved(saved, services=None):
     """The saved IPVS table without the services keepalived keeps (lines)."""
     try:
         return _kforward.ipvs_saved_without_keepalived(saved, services)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (_kforward.InputError, ValueError) as exc:
         raise AnsibleFilterError(f"kernel_forwarder_ipvs_saved: {exc}") from exc
 
 

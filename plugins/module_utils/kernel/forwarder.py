@@ -39,6 +39,7 @@ from ansible_collections.dpvs.cluster.plugins.module_utils.common.inputs import 
     item_path,
     path_join,
 )
+from ansible_collections.dpvs.cluster.plugins.module_utils.ipvs import model as ipvs_model
 from ansible_collections.dpvs.cluster.plugins.module_utils.kernel.iptables_save import FIELDS as RULE_FIELDS
 
 PROTOCOLS = ("udp", "tcp")
@@ -506,20 +507,6 @@ def ipvs_services(forwards, address, scheduler="sh", var="kernel_forwarder_forwa
     return services
 
 
-_SAVED_PROTOCOL_FLAGS = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}
-
-
-def _keepalived_key(service):
-    """``(flag, value)`` of ``ipvsadm -S -n``'s lines for one service (None: not keepalived's)."""
-    if service.get("owner") != "keepalived":
-        return None
-    if service.get("fwmark") is not None:
-        return ("-f", str(service["fwmark"]))
-    address = ipaddress.ip_address(str(service["vip"]))
-    host = f"[{address}]" if address.version == 6 else str(address)
-    return (_SAVED_PROTOCOL_FLAGS.get(service.get("protocol", "tcp"), "-t"), f"{host}:{service['port']}")
-
-
 def ipvs_saved_without_keepalived(saved, services):
     """``ipvsadm -S -n`` output less the lines of the services keepalived keeps.
 
@@ -527,7 +514,8 @@ def ipvs_saved_without_keepalived(saved, services):
     would put back a real server whose check fails, and keepalived, which never added it, would
     never take it out. ``services`` are the inventory's (``owner: keepalived`` ones are left out).
     """
-    keys = {key for key in map(_keepalived_key, services or []) if key is not None}
+    owned = ipvs_model.owned(ipvs_model.normalize(services or [], "kernel"), "keepalived")
+    keys = {tuple(ipvs_model.service_target(svc)[:2]) for svc in owned}
     kept = []
     for line in saved.splitlines():
         fields = line.split()
